@@ -1,0 +1,93 @@
+"""Plain dataclasses passed between pipeline stages.
+
+ingest → Document → plan → Script (chapters of Sentences with display and spoken text)
+→ synthesize (Segments in the cache) → assemble → publish.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+BlockKind = Literal["heading", "subheading", "paragraph", "list_item"]
+SentenceKind = Literal["title", "heading", "subheading", "sentence"]
+
+
+@dataclass
+class GarbledSpan:
+    """A stretch of mis-decoded text (GBK lost-high-bit damage) found at line:col of the source."""
+
+    line: int
+    col: int
+    original: str
+    action: Literal["repaired", "dropped"]
+    replacement: str = ""  # what the narration reads instead ("" when dropped)
+
+
+@dataclass
+class DroppedLine:
+    """A non-content line that will not be narrated, and the rule that matched it."""
+
+    line: int
+    text: str
+    rule: str
+
+
+@dataclass
+class Block:
+    """One structural unit of the article, after cleaning."""
+
+    kind: BlockKind
+    text: str
+    line: int  # 1-based line in the source file
+    level: int = 0  # heading level (1 = chapter); 0 for non-headings
+
+
+@dataclass
+class Document:
+    title: str
+    author: str
+    date: str
+    language: str  # BCP-47, e.g. zh-CN / zh-TW
+    cover: str  # path from front matter, "" if none
+    source: str  # path of the article file
+    blocks: list[Block]
+    dropped: list[DroppedLine] = field(default_factory=list)
+    garbled: list[GarbledSpan] = field(default_factory=list)
+    encoding: str = "utf-8"
+
+
+@dataclass
+class Sentence:
+    text: str  # display text, exactly as in the source (after repair)
+    spoken: str  # what the engine is asked to say
+    pause_after_ms: int
+    kind: SentenceKind = "sentence"
+    paragraph: int = 0  # index of the paragraph within its chapter
+    lexicon_hits: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Chapter:
+    index: int  # 1-based
+    title: str
+    sentences: list[Sentence]
+
+
+@dataclass
+class Script:
+    """The plan: everything that will be read, in order, with its spoken form."""
+
+    title: str
+    author: str
+    date: str
+    language: str
+    cover: str
+    source: str
+    engine: str
+    chapters: list[Chapter]
+    dropped: list[DroppedLine] = field(default_factory=list)
+    garbled: list[GarbledSpan] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

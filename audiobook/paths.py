@@ -1,0 +1,27 @@
+"""Where user state lives. Everything (segment cache, patched models) sits under one
+directory that the AUDIOBOOK_CACHE_DIR environment variable overrides (tests point it at tmp)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+ENV_CACHE_DIR = "AUDIOBOOK_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    override = os.environ.get(ENV_CACHE_DIR)
+    root = Path(override) if override else Path(platformdirs.user_cache_dir("audiobook"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def project_root() -> Path:
+    """The source checkout / installed package's parent (holds voices/ and examples/)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def voices_dir() -> Path:
+    return project_root() / "voices"
