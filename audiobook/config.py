@@ -1,0 +1,227 @@
+"""User-editable configuration: audiobook.toml (show, feed, render defaults, boilerplate
+rules, edge endpoint) and voice profiles under voices/. Validated strictly at load: an
+unknown key or a bad value is a ConfigError naming the file, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .paths import voices_dir
+
+CONFIG_FILE = "audiobook.toml"
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found; create it or check the path") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax") from exc
+
+
+def fill_dataclass(cls: type, data: dict[str, Any], where: str) -> Any:
+    """Build dataclass `cls` from a TOML table, rejecting unknown keys and wrong types."""
+    allowed = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(allowed))}"
+        )
+    defaults = cls()
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        expected = type(getattr(defaults, name))
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise ConfigError(
+                f"{where}: key {name!r} must be a {expected.__name__}, got {value!r}"
+            )
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+@dataclass
+class ShowConfig:
+    title: str = ""
+    author: str = ""
+    owner_name: str = ""
+    owner_email: str = ""
+    language: str = "zh-CN"
+    category: str = "Education"
+    subcategory: str = ""
+    explicit: bool = False
+    description: str = ""
+    cover: str = ""
+    base_url: str = "http://127.0.0.1:8000/"
+    link: str = ""
+
+
+@dataclass
+class FeedConfig:
+    file: str = "feed.xml"
+    items: str = "episodes"  # "episodes" (one item per article) or "chapters"
+    type: str = "episodic"  # itunes:type: episodic | serial
+
+
+@dataclass
+class RenderConfig:
+    output: str = "output"
+    engine: str = "auto"  # auto | local | edge
+    voice: str = "default"  # profile name under voices/
+    bitrate_kbps: int = 64
+    loudness_lufs: float = -19.0
+    true_peak_dbtp: float = -1.0
+
+
+@dataclass
+class BoilerplateConfig:
+    """Extra regexes (matched against a whole stripped line) for lines not to narrate.
+    `disable` names default rules to switch off."""
+
+    patterns: list = field(default_factory=list)
+    disable: list = field(default_factory=list)
+
+
+@dataclass
+class EdgeConfig:
+    wss_url: str = ""
+    voices_url: str = ""
+    proxy: str = ""
+    concurrency: int = 8
+    timeout_s: float = 20.0
+    retries: int = 5
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    show: ShowConfig = field(default_factory=ShowConfig)
+    feed: FeedConfig = field(default_factory=FeedConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+    boilerplate: BoilerplateConfig = field(default_factory=BoilerplateConfig)
+    edge: EdgeConfig = field(default_factory=EdgeConfig)
+
+
+_SECTIONS = {
+    "show": ShowConfig,
+    "feed": FeedConfig,
+    "render": RenderConfig,
+    "boilerplate": BoilerplateConfig,
+    "edge": EdgeConfig,
+}
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Load audiobook.toml from `path`, or ./audiobook.toml if present, else defaults."""
+    if path is None:
+        candidate = Path.cwd() / CONFIG_FILE
+        if not candidate.exists():
+            return Config()
+        path = candidate
+    data = load_toml(path)
+    cfg = Config(path=path)
+    for key, value in data.items():
+        if key not in _SECTIONS:
+            raise ConfigError(
+                f"{path}: unknown section [{key}]; allowed: {', '.join(sorted(_SECTIONS))}"
+            )
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: [{key}] must be a table")
+        setattr(cfg, key, fill_dataclass(_SECTIONS[key], value, f"{path} [{key}]"))
+    _validate(cfg, path)
+    return cfg
+
+
+def _validate(cfg: Config, path: Path) -> None:
+    choices = {
+        ("feed", "items"): ("episodes", "chapters"),
+        ("feed", "type"): ("episodic", "serial"),
+        ("render", "engine"): ("auto", "local", "edge"),
+    }
+    for (section, key), allowed in choices.items():
+        value = getattr(getattr(cfg, section), key)
+        if value not in allowed:
+            raise ConfigError(
+                f"{path} [{section}] {key} = {value!r}; allowed: {', '.join(allowed)}"
+            )
+    for pattern in cfg.boilerplate.patterns:
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as exc:
+            raise ConfigError(f"{path} [boilerplate] patterns: bad regex {pattern!r}: {exc}") from exc
+    if not 1 <= cfg.edge.concurrency <= 64:
+        raise ConfigError(f"{path} [edge] concurrency must be between 1 and 64")
+    if cfg.render.bitrate_kbps not in (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192):
+        raise ConfigError(f"{path} [render] bitrate_kbps must be an MPEG-1 Layer III CBR rate, e.g. 64")
+
+
+# ---------------------------------------------------------------------------------------
+# Voice profiles (voices/<name>.toml)
+
+
+@dataclass
+class PauseConfig:
+    sentence_ms: int = 350
+    clause_ms: int = 250  # between pieces of a long sentence split at a comma
+    paragraph_ms: int = 700
+    subheading_ms: int = 600
+    heading_ms: int = 900
+    chapter_ms: int = 1500
+
+
+@dataclass
+class VoiceProfile:
+    name: str = "default"
+    edge_voice: str = "zh-CN-XiaoxiaoNeural"
+    quote_voice: str = ""  # optional second edge voice for quotations
+    local_voice: str = "baker"
+    rate: str = "+0%"
+    pitch: str = "+0Hz"
+    volume: str = "+0%"
+    pauses: PauseConfig = field(default_factory=PauseConfig)
+
+
+_RATE = re.compile(r"^[+-]\d{1,3}%$")
+_PITCH = re.compile(r"^[+-]\d{1,4}Hz$")
+_VOICE = re.compile(r"^[a-z]{2,3}-[A-Z]{2}(-[A-Za-z]+)?-[A-Za-z]+Neural$")
+
+
+def load_profile(name: str = "default", directory: Path | None = None) -> VoiceProfile:
+    """Load voices/<name>.toml (or a path to a .toml file)."""
+    candidate = Path(name)
+    if candidate.suffix == ".toml":
+        path = candidate
+    else:
+        path = (directory or voices_dir()) / f"{name}.toml"
+        if not path.exists():
+            known = sorted(p.stem for p in path.parent.glob("*.toml") if p.stem != "lexicon")
+            raise ConfigError(f"voice profile {name!r} not found in {path.parent}; known: {', '.join(known)}")
+    data = load_toml(path)
+    pauses = data.pop("pauses", {})
+    if not isinstance(pauses, dict):
+        raise ConfigError(f"{path}: [pauses] must be a table")
+    profile = fill_dataclass(VoiceProfile, data, str(path))
+    profile.pauses = fill_dataclass(PauseConfig, pauses, f"{path} [pauses]")
+    for key, value in vars(profile.pauses).items():
+        if not 0 <= value <= 10_000:
+            raise ConfigError(f"{path} [pauses] {key} must be between 0 and 10000 ms")
+    checks = (("rate", _RATE, "like +10% or -5%"), ("volume", _RATE, "like +0% or -10%"),
+              ("pitch", _PITCH, "like +0Hz or -20Hz"))
+    for key, pattern, hint in checks:
+        if not pattern.match(getattr(profile, key)):
+            raise ConfigError(f"{path}: {key} = {getattr(profile, key)!r} must be {hint}")
+    for key in ("edge_voice", "quote_voice"):
+        value = getattr(profile, key)
+        if value and not _VOICE.match(value):
+            raise ConfigError(f"{path}: {key} = {value!r} is not an edge voice name like zh-CN-XiaoxiaoNeural")
+    return profile
