@@ -55,6 +55,7 @@ class Document:
     dropped: list[DroppedLine] = field(default_factory=list)
     garbled: list[GarbledSpan] = field(default_factory=list)
     encoding: str = "utf-8"
+    description: str = ""
 
 
 @dataclass

@@ -1,0 +1,102 @@
+"""Content-addressed segment store.
+
+A segment's key is a hash of everything that shapes its sound: the spoken text, the engine
+and its version, the voice and its prosody. Each entry is one file (header + JSON + PCM),
+written to a temp file and renamed, and verified (length and sha256) when read, so a crash
+never leaves an entry that is read back half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from .fsutil import atomic_write_bytes
+from .paths import cache_dir
+from .tts.base import Boundary, Synthesis, Voice
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"ABSEG1\n"
+SUFFIX = ".seg"
+
+
+def segment_key(spoken: str, engine: str, engine_version: str, voice: Voice) -> str:
+    payload = json.dumps(
+        {"text": spoken, "engine": engine, "version": engine_version, "voice": asdict(voice)},
+        ensure_ascii=False, sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class SegmentCache:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or cache_dir() / "segments"
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}{SUFFIX}"
+
+    def has(self, key: str) -> bool:
+        return self.path(key).exists()
+
+    def put(self, key: str, synthesis: Synthesis) -> None:
+        pcm = np.ascontiguousarray(synthesis.samples, dtype="<i2").tobytes()
+        meta = {
+            "sample_rate": synthesis.sample_rate,
+            "bytes": len(pcm),
+            "sha256": hashlib.sha256(pcm).hexdigest(),
+            "boundaries": [asdict(b) for b in synthesis.boundaries],
+        }
+        header = json.dumps(meta, ensure_ascii=False).encode("utf-8")
+        atomic_write_bytes(self.path(key), MAGIC + struct.pack("<I", len(header)) + header + pcm)
+
+    def get(self, key: str) -> Synthesis | None:
+        """The cached synthesis, or None if missing or corrupt (a corrupt entry is removed)."""
+        path = self.path(key)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            if not data.startswith(MAGIC):
+                raise ValueError("bad magic")
+            (size,) = struct.unpack_from("<I", data, len(MAGIC))
+            start = len(MAGIC) + 4
+            meta = json.loads(data[start:start + size])
+            pcm = data[start + size:]
+            if len(pcm) != meta["bytes"] or hashlib.sha256(pcm).hexdigest() != meta["sha256"]:
+                raise ValueError("length or checksum mismatch")
+            boundaries = [Boundary(**b) for b in meta["boundaries"]]
+        except (ValueError, KeyError, TypeError, struct.error) as exc:
+            log.warning("discarding corrupt cache entry %s (%s)", path.name, exc)
+            path.unlink(missing_ok=True)
+            return None
+        samples = np.frombuffer(pcm, dtype="<i2")
+        return Synthesis(samples, int(meta["sample_rate"]), boundaries)
+
+    def keys(self) -> Iterator[str]:
+        if self.root.exists():
+            for path in self.root.glob(f"*/*{SUFFIX}"):
+                yield path.stem
+
+    def size_bytes(self) -> int:
+        return sum(self.path(k).stat().st_size for k in self.keys())
+
+    def prune(self, keep: Iterable[str]) -> tuple[int, int]:
+        """Remove entries not in `keep`; return (entries removed, bytes freed)."""
+        keep = set(keep)
+        removed = freed = 0
+        for key in list(self.keys()):
+            if key not in keep:
+                path = self.path(key)
+                freed += path.stat().st_size
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed, freed

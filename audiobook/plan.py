@@ -1,0 +1,77 @@
+"""Document → Script: chapters of sentences, each with display text, spoken form and the
+pause that follows it. This is what `render --dry-run` prints and what synthesis consumes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .config import PauseConfig
+from .models import Block, Chapter, Document, DroppedLine, Script, Sentence, SentenceKind
+from .text.ingest import has_speakable
+from .text.segment import segment
+from .text.structure import Section, find_sections
+
+# Narration pace used for estimates before audio exists (syllables per second incl. punctuation pauses).
+SYLLABLES_PER_SECOND = 4.2
+
+SpokenFn = Callable[[str], tuple[str, list[str]]]
+
+
+def _block_sentences(block: Block, pauses: PauseConfig, paragraph: int) -> list[tuple[str, int, SentenceKind]]:
+    """(display text, pause after, kind) for each piece of one block."""
+    if block.kind == "heading":
+        kind: SentenceKind = "title" if block.level == 0 else "heading"
+        return [(block.text.strip(), pauses.heading_ms, kind)]
+    if block.kind == "subheading":
+        return [(block.text.strip(), pauses.subheading_ms, "subheading")]
+    pieces = segment(block.text)
+    out: list[tuple[str, int, SentenceKind]] = []
+    for i, (piece, ends_sentence) in enumerate(pieces):
+        last = i == len(pieces) - 1
+        pause = pauses.paragraph_ms if last else pauses.sentence_ms if ends_sentence else pauses.clause_ms
+        out.append((piece.strip(), pause, "sentence"))
+    return out
+
+
+def plan_chapter(index: int, section: Section, pauses: PauseConfig, spoken: SpokenFn,
+                 dropped: list[DroppedLine]) -> Chapter:
+    sentences: list[Sentence] = []
+    if not section.opening:
+        heading = Block("heading", section.title, section.line, 1)
+        blocks = [heading, *section.blocks]
+    else:
+        blocks = section.blocks
+    for paragraph, block in enumerate(blocks):
+        for text, pause, kind in _block_sentences(block, pauses, paragraph):
+            said, hits = spoken(text)
+            if not has_speakable(said):
+                dropped.append(DroppedLine(block.line, text, "nothing-speakable"))
+                continue
+            sentences.append(Sentence(text, said, pause, kind, paragraph, hits))
+    if sentences:
+        sentences[-1].pause_after_ms = max(sentences[-1].pause_after_ms, pauses.chapter_ms)
+    return Chapter(index, section.title, sentences)
+
+
+def make_script(doc: Document, pauses: PauseConfig, spoken: SpokenFn, engine: str) -> Script:
+    dropped = list(doc.dropped)
+    sections = find_sections(doc)
+    if not any(b.kind == "heading" and b.level == 0 for s in sections for b in s.blocks):
+        sections[0].blocks.insert(0, Block("heading", doc.title, 0, 0))  # always announce the title
+    chapters = [plan_chapter(i, s, pauses, spoken, dropped) for i, s in enumerate(sections, 1)]
+    chapters = [c for c in chapters if c.sentences]
+    for i, chapter in enumerate(chapters, 1):
+        chapter.index = i
+    return Script(
+        title=doc.title, author=doc.author, date=doc.date, language=doc.language, cover=doc.cover,
+        source=doc.source, engine=engine, chapters=chapters, dropped=dropped, garbled=doc.garbled,
+    )
+
+
+def estimate_ms(sentence: Sentence) -> int:
+    syllables = sum(1 for ch in sentence.spoken if ch.isalnum())
+    return int(1000 * syllables / SYLLABLES_PER_SECOND) + sentence.pause_after_ms
+
+
+def chapter_estimate_ms(chapter: Chapter) -> int:
+    return sum(estimate_ms(s) for s in chapter.sentences)
