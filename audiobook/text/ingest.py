@@ -59,7 +59,7 @@ def ingest(path: Path, boilerplate: BoilerplateConfig | None = None) -> Document
     dropped: list[DroppedLine] = []
     garbled: list[GarbledSpan] = []
     author = meta.get("author", "")
-    joinable = _uses_blank_line_paragraphs(lines)
+    joinable = suffix in MARKDOWN_SUFFIXES  # markdown soft-wraps paragraphs; a .txt line is a paragraph
     previous: MdLine | None = None
     for md in lines:
         if md.kind == "blank":
@@ -117,13 +117,6 @@ def ingest(path: Path, boilerplate: BoilerplateConfig | None = None) -> Document
         encoding=encoding,
         description=meta.get("description", ""),
     )
-
-
-def _uses_blank_line_paragraphs(lines: list[MdLine]) -> bool:
-    """Files whose paragraphs are separated by blank lines may hard-wrap inside a paragraph;
-    files without blank lines put one paragraph per line (the common Chinese .txt style)."""
-    blanks = sum(1 for md in lines if md.kind == "blank")
-    return blanks > 0
 
 
 def join_wrapped(left: str, right: str) -> str:
