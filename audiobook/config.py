@@ -64,6 +64,8 @@ class ShowConfig:
     cover: str = ""
     base_url: str = "http://127.0.0.1:8000/"
     link: str = ""
+    guid: str = ""  # podcast:guid; empty = derived from the feed URL (set it to keep it when the URL moves)
+    locked: bool = False  # podcast:locked: true asks other podcast hosts to refuse importing the feed
 
 
 @dataclass

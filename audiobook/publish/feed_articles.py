@@ -1,0 +1,231 @@
+"""Reading the renderer's `OUTPUT/<slug>/render.json` files for the feed.
+
+A broken or incomplete article folder is skipped with a warning, never published half: the feed
+must not point at files that are missing or lie about their size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import PublishError
+
+log = logging.getLogger(__name__)
+
+RENDER_FORMAT = 1
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A published MP3 and its sidecars (file names inside the article folder)."""
+
+    file: str
+    bytes: int  # the size on disk, which is what the enclosure length must say
+    sha256: str
+    duration_ms: int
+    vtt: str | None
+    srt: str | None
+    chapters_json: str | None
+
+
+@dataclass(frozen=True)
+class ChapterFile:
+    index: int
+    title: str
+    start_ms: int
+    end_ms: int
+    media: MediaFile
+
+
+@dataclass(frozen=True)
+class Cover:
+    file: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Article:
+    slug: str  # the folder name: the URL path segment, whatever render.json says
+    guid: str
+    title: str
+    author: str
+    language: str
+    description: str
+    first_rendered: datetime
+    rendered_at: datetime
+    published: datetime  # front-matter date if given, else the first render
+    cover: Cover | None
+    episode: MediaFile
+    chapters: list[ChapterFile]
+
+    @property
+    def sort_key(self) -> tuple[datetime, datetime, str]:
+        return (self.published, self.first_rendered, self.slug)
+
+
+class BrokenRender(PublishError):
+    """One article folder can't be published (the feed skips it)."""
+
+
+def load_articles(output_root: Path) -> list[Article]:
+    """Every publishable article under `output_root`; broken ones are logged and skipped."""
+    if not output_root.is_dir():
+        raise PublishError(f"output folder {output_root} does not exist; render an article first")
+    articles = []
+    guids: dict[str, Path] = {}
+    for path in sorted(output_root.glob("*/render.json")):
+        try:
+            article = read_render_json(path)
+        except BrokenRender as exc:
+            log.warning("skipping %s: %s", path.parent.name, exc)
+            continue
+        if article.guid in guids:
+            log.warning("skipping %s: same guid as %s (a copied folder?); delete one of them",
+                        path.parent.name, guids[article.guid].name)
+            continue
+        guids[article.guid] = path.parent
+        articles.append(article)
+    return articles
+
+
+def read_render_json(path: Path) -> Article:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BrokenRender(f"can't read {path.name} ({exc}); render the article again") from exc
+    if not isinstance(data, dict) or data.get("format") != RENDER_FORMAT:
+        raise BrokenRender(f"{path.name} is not render.json format {RENDER_FORMAT}; render the article again")
+    folder = path.parent
+    try:
+        first = _timestamp(data["first_rendered"], "first_rendered")
+        chapters = [_chapter(folder, c) for c in _get(data, "chapters", list)]
+        if len({c.index for c in chapters}) != len(chapters):
+            raise BrokenRender("two chapters have the same index")
+        return Article(
+            slug=folder.name,
+            guid=_nonempty(data, "guid"),
+            title=_nonempty(data, "title"),
+            author=_get(data, "author", str),
+            language=_get(data, "language", str),
+            description=_get(data, "description", str),
+            first_rendered=first,
+            rendered_at=_timestamp(data.get("rendered_at") or data["first_rendered"], "rendered_at"),
+            published=_published(_get(data, "date", str), first),
+            cover=_cover(folder, data.get("cover")),
+            episode=_media(folder, _get(data, "episode", dict)),
+            chapters=sorted(chapters, key=lambda c: c.index),
+        )
+    except KeyError as exc:
+        raise BrokenRender(f"render.json has no {exc.args[0]!r}; render the article again") from exc
+
+
+def _get(data: dict[str, Any], key: str, kind: type) -> Any:
+    value = data.get(key, kind())
+    if value is None:
+        value = kind()
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise BrokenRender(f"{key!r} should be a {kind.__name__}, got {value!r}")
+    return value
+
+
+def _nonempty(data: dict[str, Any], key: str) -> str:
+    value = _get(data, key, str).strip()
+    if not value:
+        raise BrokenRender(f"{key!r} is empty")
+    return value
+
+
+def _timestamp(value: Any, key: str) -> datetime:
+    try:
+        stamp = datetime.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise BrokenRender(f"{key!r} = {value!r} is not an ISO 8601 time") from exc
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def _published(date: str, first_rendered: datetime) -> datetime:
+    """The article's own date (front matter) wins; on the day of the first render, that render's
+    time is kept, so two articles dated the same day still have an order."""
+    match = _DATE.match(date.strip())
+    if not match:
+        if date.strip():
+            log.warning("date %r is not YYYY-MM-DD; using the first render time", date)
+        return first_rendered
+    year, month, day = int(match[1]), int(match[2] or 1), int(match[3] or 1)
+    try:
+        day_start = datetime(year, month, day, tzinfo=UTC)
+    except ValueError:
+        log.warning("date %r does not exist; using the first render time", date)
+        return first_rendered
+    return first_rendered if first_rendered.astimezone(UTC).date() == day_start.date() else day_start
+
+
+def _file_in(folder: Path, name: Any, what: str) -> Path:
+    """A file named in render.json: a plain name inside the article folder that exists."""
+    if not isinstance(name, str) or name != Path(name).name or name.startswith(".") or "\\" in name:
+        raise BrokenRender(f"{what} file name {name!r} is not a plain file name")
+    path = folder / name
+    if not path.is_file():
+        raise BrokenRender(f"{what} file {name} is missing; render the article again")
+    return path
+
+
+def _sidecar(folder: Path, data: dict[str, Any], key: str) -> str | None:
+    name = data.get(key)
+    if not name:
+        return None
+    try:
+        _file_in(folder, name, key)
+    except BrokenRender as exc:
+        log.warning("%s: %s; publishing without it", folder.name, exc)
+        return None
+    return str(name)
+
+
+def _media(folder: Path, data: dict[str, Any]) -> MediaFile:
+    path = _file_in(folder, data.get("file"), "audio")
+    if path.suffix.lower() != ".mp3":
+        raise BrokenRender(f"audio file {path.name} is not an .mp3")
+    duration_ms = _get(data, "duration_ms", int)
+    if duration_ms <= 0:
+        raise BrokenRender(f"{path.name} has duration_ms {duration_ms}")
+    size = path.stat().st_size
+    sha = _get(data, "sha256", str)
+    if size != data.get("bytes") or not re.fullmatch(r"[0-9a-f]{64}", sha):
+        # render.json is stale (the file was re-tagged or replaced): trust the file.
+        log.warning("%s/%s: size or hash in render.json doesn't match the file; using the file's",
+                    folder.name, path.name)
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    return MediaFile(path.name, size, sha, duration_ms, _sidecar(folder, data, "vtt"),
+                     _sidecar(folder, data, "srt"), _sidecar(folder, data, "chapters_json"))
+
+
+def _chapter(folder: Path, data: Any) -> ChapterFile:
+    if not isinstance(data, dict):
+        raise BrokenRender(f"a chapter entry is {data!r}, not an object")
+    index = _get(data, "index", int)
+    if index < 1:
+        raise BrokenRender(f"chapter index {index} is not a positive number")
+    start, end = _get(data, "start_ms", int), _get(data, "end_ms", int)
+    if not 0 <= start < end:
+        raise BrokenRender(f"chapter {index} runs from {start} to {end} ms")
+    return ChapterFile(index, _nonempty(data, "title"), start, end, _media(folder, data))
+
+
+def _cover(folder: Path, name: Any) -> Cover | None:
+    if not name:
+        return None
+    try:
+        path = _file_in(folder, name, "cover")
+    except BrokenRender as exc:
+        log.warning("%s: %s; publishing without art", folder.name, exc)
+        return None
+    return Cover(path.name, hashlib.sha256(path.read_bytes()).hexdigest())
