@@ -424,3 +424,25 @@ def test_show_cover_file_is_published_next_to_the_feed(output: Path, tmp_path: P
     href = ch.find(_q("itunes:image")).get("href")
     assert local_file(out, href) == out / "show-cover.png"
     assert (out / "show-cover.png").read_bytes() == cover.read_bytes()
+
+
+def test_long_values_are_cut_to_apple_limits(tmp_path: Path) -> None:
+    make_article(tmp_path, "长" * 300, [("甲" * 300, 1.0)], description="很长的简介。" * 1000)
+    ch = etree.fromstring(feed_xml(tmp_path, Config())).find("channel")
+    item = ch.find("item")
+    assert len(ch.findtext("title")) == 255 and ch.findtext("title").endswith("…")
+    assert len(item.findtext("title")) <= 255
+    texts = (ch.findtext("description"), item.findtext("description"), item.findtext(_q("content:encoded")))
+    for text in texts:
+        assert len(text.encode("utf-8")) <= 4000
+
+
+def test_cover_art_outside_apple_rules_is_reported(output: Path, tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    from PIL import Image
+    cover = tmp_path / "small.jpg"
+    Image.new("RGB", (600, 400)).save(cover)
+    config = replace(CONFIG, show=replace(CONFIG.show, cover=str(cover)))
+    with caplog.at_level(logging.WARNING):
+        build_feed(Path(shutil.copytree(output, tmp_path / "out")), config)
+    assert "600×400 px (want square, 1400–3000 px)" in caplog.text
