@@ -17,7 +17,7 @@ import logging
 import re
 import shutil
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -103,7 +103,6 @@ class _Show:
     image_url: str | None
     serial: bool
     per_chapter: bool
-    config_where: str = field(default="audiobook.toml")
 
     @classmethod
     def from_config(cls, config: Config, articles: list[Article], output_root: Path,
@@ -135,7 +134,6 @@ class _Show:
             image_url=_show_image(s.cover, config, output_root, base, newest),
             serial=per_chapter or config.feed.type == "serial",
             per_chapter=per_chapter,
-            config_where=where,
         )
 
 
