@@ -171,8 +171,10 @@ def _line_script(text: str) -> str:
 @cache
 def _lexicon() -> _Lexicon:
     with warnings.catch_warnings():
-        # jieba 0.42 has invalid escape sequences; without cached bytecode each import warns.
-        warnings.filterwarnings("ignore", "invalid escape sequence", SyntaxWarning)
+        # jieba 0.42 has invalid escape sequences; without cached bytecode each import warns about them
+        # (a DeprecationWarning on 3.11, a SyntaxWarning from 3.12), and as errors they break the import.
+        for category in (DeprecationWarning, SyntaxWarning):
+            warnings.filterwarnings("ignore", "invalid escape sequence", category)
         import jieba
     jieba.setLogLevel(60)
     jieba.initialize()
