@@ -1,0 +1,182 @@
+"""Loudness mastering: gain to a target integrated loudness (ITU-R BS.1770 via pyloudnorm),
+with a true-peak-aware limiter so that gain never pushes inter-sample peaks over the ceiling.
+
+Peak normalisation is not loudness normalisation: two chapters peak-normalised to the same
+level can differ by several LU. We set the loudness, and only then keep the peaks in check.
+Both rules apply to the encoded MP3: LAME scales its input (−0.45 dB at ≤ 160 kbit/s) and
+its coding noise adds peak overshoot, so master() aims the PCM to land on target after encoding.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
+from scipy.signal import resample_poly
+
+from .ffmpeg import ebur128, mp3_encoder_gain_db
+
+log = logging.getLogger(__name__)
+
+TARGET_LUFS = -19.0  # mono spoken word (−16 stereo); DESIGN.md §5
+TRUE_PEAK_DBTP = -1.0
+# Room under the ceiling for MP3 coding overshoot (beyond LAME's own gain, which master()
+# measures and compensates). Measured: see the module docstring of tests/test_loudness.py.
+MP3_HEADROOM_DB = 1.0
+OVERSAMPLE = 4  # BS.1770 Annex 2 asks for ≥ 4× at 48 kHz
+LIMITER_WINDOW_MS = 5.0  # gain reaches its minimum this long before a peak and recovers as fast
+_BLOCK_S = 0.4  # pyloudnorm's gating block
+_TP_BLOCK = 4096  # true-peak search granularity (samples)
+_TP_CONTEXT = 64  # samples of context for the interpolation filter at a block edge
+
+
+def db_to_gain(db: float) -> float:
+    return float(10.0 ** (db / 20.0))
+
+
+def _as_float(samples: np.ndarray) -> np.ndarray:
+    if samples.dtype == np.int16:
+        return samples.astype(np.float64) / 32768.0
+    return samples.astype(np.float64, copy=False)
+
+
+def integrated_lufs(samples: np.ndarray, rate: int) -> float:
+    """BS.1770 integrated loudness of mono audio (int16, or float in [-1, 1]); -inf for silence.
+
+    Audio shorter than one 400 ms gating block is padded with silence, which the absolute
+    gate ignores, instead of raising like pyloudnorm does."""
+    x = _as_float(samples)
+    if len(x) < int(_BLOCK_S * rate) + 1:
+        x = np.concatenate([x, np.zeros(int(_BLOCK_S * rate) + 1 - len(x))])
+    return float(pyloudnorm.Meter(rate).integrated_loudness(x))
+
+
+def _oversampled_peaks(x: np.ndarray) -> np.ndarray:
+    """max |x| of the 4× oversampled signal over each sample period [n, n+1)."""
+    up = np.abs(resample_poly(x, OVERSAMPLE, 1))
+    return np.maximum(np.maximum(up[0::4], up[1::4]), np.maximum(up[2::4], up[3::4]))
+
+
+def true_peak_envelope(samples: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    """Per-sample true peak (float32): the oversampled max between sample n and n+1.
+
+    Oversampling is the expensive part, so only blocks that come within 6 dB of `floor` are
+    oversampled; elsewhere |x| stands in (an inter-sample peak is at most ~3 dB above the
+    samples around it, so those values can't reach `floor`). floor=0 oversamples everything."""
+    x = _as_float(samples).astype(np.float32)
+    env = np.abs(x)
+    if len(x) == 0:
+        return env
+    nblocks = -(-len(x) // _TP_BLOCK)
+    padded = np.zeros(nblocks * _TP_BLOCK, dtype=np.float32)
+    padded[: len(x)] = env
+    hot = padded.reshape(nblocks, _TP_BLOCK).max(axis=1) >= floor / 2
+    hot[1:] |= hot[:-1].copy()  # a peak near a block edge is shaped by the next block's samples
+    hot[:-1] |= hot[1:].copy()
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], hot.astype(np.int8), [0]])))
+    for first, last in zip(edges[0::2], edges[1::2], strict=True):
+        start, end = first * _TP_BLOCK, min(len(x), last * _TP_BLOCK)
+        lo, hi = max(0, start - _TP_CONTEXT), min(len(x), end + _TP_CONTEXT)
+        env[start:end] = _oversampled_peaks(x[lo:hi])[start - lo:end - lo]
+    return env
+
+
+def true_peak(samples: np.ndarray) -> float:
+    """True peak in dBTP (4× oversampling; within ~0.1 dB of ffmpeg's ebur128 reading)."""
+    if len(samples) == 0:
+        return -math.inf
+    # only blocks near the sample peak can hold the true peak
+    peak = float(true_peak_envelope(samples, float(np.abs(_as_float(samples)).max())).max())
+    return 20.0 * math.log10(peak) if peak > 0 else -math.inf
+
+
+def limit_true_peak(x: np.ndarray, rate: int, ceiling_dbtp: float,
+                    envelope: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Look-ahead limiter on the oversampled peak envelope; returns (limited, gain curve).
+
+    The gain each sample needs is min(1, ceiling / true_peak). A sliding minimum over ±W
+    followed by a moving average over ±W is a smooth curve that never exceeds that need
+    (every average term is a minimum over a window containing the sample), so peaks land at
+    or below the ceiling without the clicks of hard clipping. `envelope` may be passed in
+    (the envelope of a scaled signal is the scaled envelope)."""
+    ceiling = db_to_gain(ceiling_dbtp)
+    peak = true_peak_envelope(x, ceiling) if envelope is None else envelope
+    if len(x) == 0 or peak.max() <= ceiling:
+        return x, np.ones(len(x))
+    need = np.minimum(1.0, ceiling / np.maximum(peak.astype(np.float64), 1e-12))
+    size = 2 * max(1, round(LIMITER_WINDOW_MS * rate / 1000)) + 1
+    gain = uniform_filter1d(minimum_filter1d(need, size=size, mode="nearest"), size=size, mode="nearest")
+    gain = np.minimum(gain, need)  # float rounding in the average
+    return x * gain, gain
+
+
+@dataclass(frozen=True)
+class MasterStats:
+    input_lufs: float
+    gain_db: float  # make-up gain applied before the limiter
+    lufs: float  # integrated loudness of the returned PCM
+    true_peak_dbtp: float  # true peak of the returned PCM
+    codec_gain_db: float  # what the MP3 encoder will add (negative: LAME scales down)
+    limited_pct: float  # share of samples the limiter turned down by more than 0.1 dB
+    max_reduction_db: float
+
+
+def master(samples: np.ndarray, rate: int, target_lufs: float = TARGET_LUFS,
+           true_peak_dbtp: float = TRUE_PEAK_DBTP,
+           mp3_kbps: int | None = 64) -> tuple[np.ndarray, MasterStats]:
+    """Gain mono audio so that it measures `target_lufs` with true peak ≤ `true_peak_dbtp`
+    once encoded as `mp3_kbps` MP3 (or as PCM when mp3_kbps is None); return int16 PCM.
+
+    For MP3 the PCM is aimed at the target minus the encoder's own gain, and limited
+    MP3_HEADROOM_DB under the ceiling to absorb coding overshoot. The limiter lowers
+    loudness a little, so the gain is corrected and the limiter re-run (from the original
+    signal each time) until the PCM is within 0.05 LU of its aim."""
+    x = _as_float(samples)
+    codec_gain_db = mp3_encoder_gain_db(mp3_kbps) if mp3_kbps else 0.0
+    input_lufs = integrated_lufs(x, rate)
+    if not math.isfinite(input_lufs):  # silence: nothing to normalise
+        stats = MasterStats(input_lufs, 0.0, input_lufs, -math.inf, codec_gain_db, 0.0, 0.0)
+        return np.zeros(len(x), dtype=np.int16), stats
+    aim_lufs = target_lufs - codec_gain_db
+    ceiling_dbtp = true_peak_dbtp - codec_gain_db - (MP3_HEADROOM_DB if mp3_kbps else 0.0)
+    gain_db = aim_lufs - input_lufs
+    # Gain changes the envelope only by a factor, so oversample once, with the search floor
+    # set for the largest gain we might try.
+    envelope = true_peak_envelope(x, db_to_gain(ceiling_dbtp - gain_db - 3.0))
+    for _ in range(4):
+        g = db_to_gain(gain_db)
+        y, limiter_gain = limit_true_peak(x * g, rate, ceiling_dbtp, envelope * g)
+        lufs = integrated_lufs(y, rate)
+        if abs(lufs - aim_lufs) < 0.05:
+            break
+        gain_db += aim_lufs - lufs
+    # The smoothed gain is checked per sample; interpolation between two differently-gained
+    # samples can still poke a hair over, so settle any remainder with a plain trim.
+    peak = true_peak(y)
+    if peak > ceiling_dbtp:
+        y = y * db_to_gain(ceiling_dbtp - peak - 0.01)
+        peak = ceiling_dbtp - 0.01
+    out = np.clip(np.round(y * 32768.0), -32768, 32767).astype(np.int16)
+    reduction_db = -20.0 * np.log10(np.maximum(limiter_gain, 1e-6))
+    stats = MasterStats(
+        input_lufs=input_lufs,
+        gain_db=gain_db,
+        lufs=lufs,
+        true_peak_dbtp=peak,
+        codec_gain_db=codec_gain_db,
+        limited_pct=100.0 * float(np.mean(reduction_db > 0.1)),
+        max_reduction_db=float(reduction_db.max()),
+    )
+    log.debug("mastered: %s", stats)
+    return out, stats
+
+
+def measure_file(path: Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of an encoded file, measured by ffmpeg's ebur128."""
+    summary = ebur128(path)
+    return summary.integrated_lufs, summary.true_peak_dbtp
