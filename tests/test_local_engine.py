@@ -1,0 +1,162 @@
+"""The embedded voice end to end: real models on LiteRT (fast: ~0.1 s of compute per sentence)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audiobook import paths
+from audiobook.errors import EngineError, SynthesisError
+from audiobook.tts import litert_model, local
+from audiobook.tts.base import Engine, Synthesis, SynthRequest, Voice
+from audiobook.tts.local import LocalEngine
+
+BAKER = Voice(engine="local", name="baker")
+SENTENCE = "整個人工智能學界為之震動，這不僅僅是一個技術突破。"
+LONG_CLAUSE = (
+    "南方的水稻種植區與北方的小麥種植區居民在認知方式上確有可測量的差異"
+    + "而這些差異的形成源於古代的生存策略"
+)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEngine]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(paths.ENV_CACHE_DIR, str(tmp_path_factory.mktemp("cache")))
+        eng = LocalEngine(workers=2)
+        yield eng
+        eng.close()
+
+
+def synth(engine: LocalEngine, text: str, voice: Voice = BAKER) -> Synthesis:
+    done: list[Synthesis] = []
+    engine.synthesize([SynthRequest("k", text, voice)], lambda _req, syn: done.append(syn))
+    (result,) = done
+    return result
+
+
+def test_satisfies_the_engine_protocol(engine: LocalEngine) -> None:
+    assert isinstance(engine, LocalEngine)
+    protocol_view: Engine = engine
+    assert protocol_view.name == "local"
+    assert protocol_view.sample_rate == 24000
+    assert protocol_view.word_boundaries is True
+    assert engine.version.startswith("baker-fs2-mbmelgan/fe")
+
+
+def test_same_text_gives_identical_bytes(engine: LocalEngine) -> None:
+    first = synth(engine, SENTENCE)
+    again = synth(engine, SENTENCE)
+    fresh = local.synthesize_text(litert_model.BakerModels(), SENTENCE)
+    assert first.samples.dtype == np.int16
+    assert first.samples.tobytes() == again.samples.tobytes() == fresh.samples.tobytes()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("你好。", id="two-syllables"),
+        pytest.param(SENTENCE, id="sentence-with-comma"),
+        pytest.param(LONG_CLAUSE, id="long-clause"),
+    ],
+)
+def test_duration_is_plausible_for_the_text(engine: LocalEngine, text: str) -> None:
+    syllables = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    result = synth(engine, text)
+    seconds = result.duration_ms / 1000
+    # 3–8 syllables per second of speech, plus up to ~0.6 s of the model's own edge silences.
+    assert syllables / 8 <= seconds <= syllables / 3 + 0.6
+    assert np.abs(result.samples).max() > 3000  # not silence
+
+
+def test_word_boundaries_follow_the_words(engine: LocalEngine) -> None:
+    result = synth(engine, SENTENCE)
+    texts = [b.text for b in result.boundaries]
+    assert "".join(texts) == "整個人工智能學界為之震動這不僅僅是一個技術突破"
+    assert "學界" in texts  # words keep the input's Traditional spelling
+    ends = [b.offset_ms + b.duration_ms for b in result.boundaries]
+    assert all(b.duration_ms > 0 for b in result.boundaries)
+    assert all(a <= b.offset_ms + 1e-6 for a, b in zip(ends, result.boundaries[1:], strict=False))
+    assert ends[-1] <= result.duration_ms
+
+
+def test_speed_follows_the_voice_rate(engine: LocalEngine) -> None:
+    normal = synth(engine, SENTENCE)
+    faster = synth(engine, SENTENCE, Voice(engine="local", name="baker", rate="+25%"))
+    assert faster.duration_ms < 0.9 * normal.duration_ms
+
+
+def test_nothing_speakable_is_short_silence(engine: LocalEngine) -> None:
+    result = synth(engine, "……")
+    assert result.duration_ms == local.SILENCE_MS
+    assert not result.samples.any() and result.boundaries == []
+
+
+@pytest.mark.parametrize(
+    "voice",
+    [
+        pytest.param(Voice(engine="local", name="xiaoxiao"), id="unknown-voice"),
+        pytest.param(Voice(engine="edge", name="baker"), id="other-engine"),
+        pytest.param(Voice(engine="local", name="baker", rate="fast"), id="bad-rate"),
+    ],
+)
+def test_bad_voice_is_an_engine_error(engine: LocalEngine, voice: Voice) -> None:
+    with pytest.raises(EngineError):
+        engine.synthesize([SynthRequest("k", "你好", voice)], lambda _r, _s: None)
+
+
+def test_batch_in_pool_reports_every_request(engine: LocalEngine) -> None:
+    texts = ["你好。", "今天天氣很好。", "我們去公園散步吧。", "刻板印象往往像一面哈哈鏡。", "……"]
+    requests = [SynthRequest(f"k{i}", t, BAKER) for i, t in enumerate(texts)]
+    done: dict[str, Synthesis] = {}
+    engine.synthesize(requests, lambda req, syn: done.setdefault(req.key, syn))
+    assert sorted(done) == sorted(r.key for r in requests)
+    # the pool computes exactly what the calling process computes
+    assert done["k1"].samples.tobytes() == synth(engine, texts[1]).samples.tobytes()
+
+
+def test_failures_are_collected_after_the_others(
+    engine: LocalEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = local.synthesize_text
+
+    def flaky(models: litert_model.BakerModels, text: str, speed: float = 1.0) -> Synthesis:
+        if "壞" in text:
+            raise EngineError("model failed")
+        return real(models, text, speed)
+
+    monkeypatch.setattr(local, "synthesize_text", flaky)
+    single = LocalEngine(workers=1)  # in-process, so the patch applies
+    requests = [SynthRequest(k, t, BAKER) for k, t in [("a", "你好"), ("b", "壞句子"), ("c", "再見")]]
+    done: list[str] = []
+    with pytest.raises(SynthesisError, match="1 of 3") as info:
+        single.synthesize(requests, lambda req, _syn: done.append(req.key))
+    assert done == ["a", "c"]
+    assert "壞句子" in str(info.value)
+
+
+def test_patched_model_is_recreated_when_corrupt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(paths.ENV_CACHE_DIR, str(tmp_path))
+    path = litert_model.patched_acoustic_model()
+    assert path.is_relative_to(tmp_path / "models")
+    good = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    path.write_bytes(path.read_bytes()[:1000])  # truncated by a crash or a full disk
+    assert litert_model.patched_acoustic_model() == path
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == good
+
+    path.unlink()
+    litert_model.patched_acoustic_model()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == good
+
+
+def test_patch_removes_both_dropout_blocks() -> None:
+    source = (litert_model.asset_dir() / litert_model.ACOUSTIC_FILE).read_bytes()
+    patched, removed = litert_model.patch_out_dropout(source)
+    assert removed == 2
+    assert b"FlexRandomUniform" in source
+    assert len(patched) < len(source)
