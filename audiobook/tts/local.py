@@ -19,6 +19,7 @@ import os
 import re
 import signal
 from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import jieba
@@ -161,7 +162,7 @@ class LocalEngine:
                 request = futures[future]
                 try:
                     result = future.result()
-                except (EngineError, cf.process.BrokenProcessPool) as exc:
+                except (EngineError, BrokenProcessPool) as exc:
                     failures.append((request, exc))
                     continue
                 on_done(request, result)
@@ -169,7 +170,7 @@ class LocalEngine:
             for future in futures:
                 future.cancel()
             raise
-        if any(isinstance(exc, cf.process.BrokenProcessPool) for _, exc in failures):
+        if any(isinstance(exc, BrokenProcessPool) for _, exc in failures):
             self._shutdown_pool()
         return failures
 
@@ -180,8 +181,9 @@ class LocalEngine:
 
     def _get_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
-            # Not fork: the parent may hold LiteRT interpreters and jieba state; a clean
-            # interpreter per worker is safer and its start-up (~1 s) is paid once per run.
+            # Not fork: the parent may hold LiteRT interpreters and threads; a clean interpreter
+            # per worker is safer. Its start-up (imports, jieba's dictionary: 3–7 s on a busy
+            # 2-core box) is paid once per engine, the pool lives until close().
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("forkserver"),
