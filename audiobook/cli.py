@@ -15,7 +15,7 @@ from rich.console import Console
 from . import __version__
 from .config import Config, load_config, load_profile
 from .errors import AudiobookError
-from .report import print_plan
+from .report import RenderProgress, print_plan, print_render
 
 app = typer.Typer(
     name="audiobook",
@@ -50,29 +50,30 @@ def render(
     as_json: Annotated[bool, typer.Option("--json", help="With --dry-run: print the plan as JSON.")] = False,
     engine: Annotated[str | None, typer.Option(help="Speech engine: auto | local | edge.")] = None,
     voice: Annotated[str | None, typer.Option(help="Voice profile name under voices/ (default: default).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder (default: ./output).")] = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Narrate ARTICLE into MP3 chapters (or, with --dry-run, show what will be read)."""
     from .pipeline import plan_article
+    from .pipeline import render as render_article
+    from .tts.select import choose_engine
 
     cfg = _setup(verbose, config)
     profile = load_profile(voice or cfg.render.voice)
-    engine_name = _engine_name(engine or cfg.render.engine)
-    script = plan_article(article, cfg, profile, engine_name)
+    requested = engine or cfg.render.engine
+    if requested not in ("auto", "local", "edge"):
+        raise AudiobookError(f"unknown engine {requested!r}; use auto, local or edge")
     if dry_run:
+        script = plan_article(article, cfg, profile, choose_engine(requested, cfg).name)
         if as_json:
             print(json.dumps(script.to_json(), ensure_ascii=False, indent=2))
         else:
             print_plan(console, script)
         return
-    raise AudiobookError("audio rendering is not implemented yet; use --dry-run to see the plan")
-
-
-def _engine_name(choice: str) -> str:
-    if choice not in ("auto", "local", "edge"):
-        raise AudiobookError(f"unknown engine {choice!r}; use auto, local or edge")
-    return "local" if choice == "auto" else choice
+    with RenderProgress(err_console) as progress:
+        result = render_article(article, cfg, profile, requested, output, progress.advance, progress.stage)
+    print_render(console, result)
 
 
 @app.command()

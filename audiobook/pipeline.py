@@ -1,29 +1,49 @@
-"""The whole flow on one screen: ingest → plan → synthesize → assemble → publish."""
+"""The whole flow on one screen: ingest → plan → synthesize → assemble/publish → feed."""
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from .cache import SegmentCache
 from .config import Config, VoiceProfile
-from .models import Script
+from .fsutil import atomic_write_bytes, atomic_write_text
+from .lock import article_lock
+from .models import Document, Script
 from .plan import make_script
+from .produce import AudioSettings, ProduceResult, produce
+from .publish import EpisodeTags, generate_cover, load_cover, slugify
+from .synthesize import Progress, SynthStats, script_keys, synthesize_script
 from .text.ingest import ingest
 from .text.normalize import Normalizer, load_lexicon
+from .tts.select import EngineChoice, choose_engine, engine_version, open_engine, voice_for
 
 log = logging.getLogger(__name__)
 
+RENDER_FORMAT = 1
+RENDER_JSON = "render.json"
+COVER_FILE = "cover.jpg"
+
 
 @dataclass
-class PlanTimings:
-    ingest_s: float
-    plan_s: float
+class RenderResult:
+    folder: Path
+    script: Script
+    engine: EngineChoice
+    synth: SynthStats
+    produced: ProduceResult
+    feed: Path | None
+    timings_s: dict[str, float] = field(default_factory=dict)
 
 
-def plan_article(path: Path, config: Config, profile: VoiceProfile, engine: str) -> Script:
-    """Read an article and produce the script for `engine` ("local" or "edge")."""
-    document = ingest(path, config.boilerplate)
+def make_plan(document: Document, profile: VoiceProfile, engine: str) -> Script:
     normalizer = Normalizer(load_lexicon(), engine)
 
     def spoken(text: str) -> tuple[str, list[str]]:
@@ -31,3 +51,127 @@ def plan_article(path: Path, config: Config, profile: VoiceProfile, engine: str)
         return result.text, result.lexicon_hits
 
     return make_script(document, profile.pauses, spoken, engine)
+
+
+def plan_article(path: Path, config: Config, profile: VoiceProfile, engine: str) -> Script:
+    """Read an article and produce the script for `engine` ("local" or "edge")."""
+    return make_plan(ingest(path, config.boilerplate), profile, engine)
+
+
+def render(path: Path, config: Config, profile: VoiceProfile, engine_request: str,
+           output_root: Path | None = None, progress: Progress | None = None,
+           on_stage: Callable[[str], None] | None = None) -> RenderResult:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    document = ingest(path, config.boilerplate)
+    choice = choose_engine(engine_request, config)
+    script = make_plan(document, profile, choice.name)
+    lap("plan")
+
+    root = output_root or Path(config.render.output)
+    slug = slugify(document.title, fallback=slugify(path.stem))
+    folder = root / slug
+    with article_lock(folder):
+        previous = read_previous(folder)
+        voice = voice_for(choice.name, profile)
+        keys = script_keys(script, choice.name, engine_version(choice.name), voice)
+        cache = SegmentCache()
+        synth = synthesize_script(script, keys, lambda: open_engine(choice.name, config), voice, cache, progress)
+        lap("synthesize")
+
+        cover = resolve_cover(document, config, path)
+        if not (folder / COVER_FILE).exists() or (folder / COVER_FILE).read_bytes() != cover:
+            atomic_write_bytes(folder / COVER_FILE, cover)
+        tags = EpisodeTags(album=script.title, artist=script.author or config.show.author, date=script.date,
+                           language=script.language, cover=cover, cover_mime="image/jpeg",
+                           comment=f"narrated by the {choice.name} engine (voice {voice.name})")
+        settings = AudioSettings(config.render.loudness_lufs, config.render.true_peak_dbtp, config.render.bitrate_kbps)
+        produced = produce(script, keys, cache, folder, slug, tags, settings, previous, on_stage)
+        lap("assemble_publish")
+
+        write_render_json(folder, previous, document, script, slug, choice, voice.name, synth, produced, timings)
+    feed = _update_feed(root, config)
+    lap("feed")
+    return RenderResult(folder, script, choice, synth, produced, feed, timings)
+
+
+def read_previous(folder: Path) -> dict[str, Any] | None:
+    path = folder / RENDER_JSON
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable %s (%s); rebuilding everything", path, exc)
+        return None
+    return data if isinstance(data, dict) and data.get("format") == RENDER_FORMAT else None
+
+
+def resolve_cover(document: Document, config: Config, article: Path) -> bytes:
+    """Cover from front matter (relative to the article), else [show] cover, else generated."""
+    if document.cover:
+        candidate = Path(document.cover)
+        return load_cover(candidate if candidate.is_absolute() else article.parent / candidate)[0]
+    if config.show.cover:
+        base = config.path.parent if config.path else Path.cwd()
+        return load_cover(base / config.show.cover)[0]
+    return generate_cover(document.title, document.author, language=document.language)
+
+
+def describe(document: Document, script: Script, limit: int = 200) -> str:
+    if document.description:
+        return document.description
+    text = ""
+    for sentence in (s for c in script.chapters for s in c.sentences if s.kind == "sentence"):
+        if len(text) + len(sentence.text) > limit and text:
+            break
+        text += sentence.text
+    return text
+
+
+def write_render_json(folder: Path, previous: dict[str, Any] | None, document: Document, script: Script,
+                      slug: str, choice: EngineChoice, voice: str, synth: SynthStats, produced: ProduceResult,
+                      timings: dict[str, float]) -> None:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    previous = previous or {}
+    data = {
+        "format": RENDER_FORMAT,
+        "slug": slug,
+        # The episode's identity survives re-renders: podcast apps key on it.
+        "guid": previous.get("guid") or str(uuid.uuid5(uuid.NAMESPACE_URL, f"audiobook:{slug}")),
+        "title": script.title,
+        "author": script.author,
+        "date": script.date,
+        "language": script.language,
+        "description": describe(document, script),
+        "source": script.source,
+        "first_rendered": previous.get("first_rendered") or now,
+        "rendered_at": now,
+        "engine": choice.name,
+        "engine_reason": choice.reason,
+        "voice": voice,
+        "cover": COVER_FILE,
+        "episode": asdict(produced.episode),
+        "chapters": [asdict(c) for c in produced.chapters],
+        "segments": asdict(synth),
+        "timings_s": timings,
+    }
+    atomic_write_text(folder / RENDER_JSON, json.dumps(data, ensure_ascii=False, indent=1))
+
+
+def _update_feed(root: Path, config: Config) -> Path | None:
+    from .errors import AudiobookError
+    from .publish.feed import build_feed
+
+    try:
+        return build_feed(root, config)
+    except AudiobookError as exc:
+        log.warning("feed not updated: %s", exc)
+        return None

@@ -55,3 +55,52 @@ def print_plan(console: Console, script: Script) -> None:
     if hits:
         console.print(f"\n[bold]lexicon[/] ({sum(hits.values())} hits)")
         console.print("  " + ", ".join(f"{k}×{v}" for k, v in hits.most_common()), highlight=False)
+
+
+class RenderProgress:
+    """Progress bars on stderr: one per chapter while synthesizing, then one line per stage."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = console
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), console=console, transient=False)
+        self._tasks: dict[int, object] = {}
+
+    def __enter__(self) -> RenderProgress:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(*exc)  # type: ignore[arg-type]
+
+    def advance(self, chapter: int, done: int, total: int) -> None:
+        if chapter not in self._tasks:
+            self._tasks[chapter] = self._progress.add_task(f"synthesizing chapter {chapter}", total=total)
+        self._progress.update(self._tasks[chapter], completed=done)  # type: ignore[arg-type]
+
+    def stage(self, text: str) -> None:
+        self._progress.console.print(f"[dim]{text}[/]", highlight=False)
+
+
+def print_render(console: Console, result) -> None:  # result: pipeline.RenderResult
+    produced = result.produced
+    synth = result.synth
+    console.print(f"[bold]{result.script.title}[/] → {result.folder}", highlight=False)
+    console.print(f"engine: {result.engine.name} ({result.engine.reason})", highlight=False)
+    table = Table(show_header=True)
+    for col in ("#", "file", "duration", "LUFS", "dBTP", ""):
+        table.add_column(col)
+    for c in produced.chapters:
+        table.add_row(str(c.index), c.file, fmt_ms(c.duration_ms), f"{c.lufs:.1f}", f"{c.true_peak_dbtp:.1f}",
+                      "rebuilt" if c.rebuilt else "kept")
+    e = produced.episode
+    table.add_row("", e.file, fmt_ms(e.duration_ms), f"{e.lufs:.1f}", f"{e.true_peak_dbtp:.1f}",
+                  "rebuilt" if e.rebuilt else "kept")
+    console.print(table)
+    console.print(f"segments: {synth.total} sentences, {synth.unique} distinct, {synth.cached} cached, "
+                  f"{synth.synthesized} synthesized; time: "
+                  + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings_s.items()), highlight=False)
+    if result.feed:
+        console.print(f"feed: {result.feed}", highlight=False)

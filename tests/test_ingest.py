@@ -40,7 +40,8 @@ def test_big5_and_gbk_are_not_confused() -> None:
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [(b"", "nothing to narrate"), (b"\x00\x01\x02binary\x00" * 50, "binary"),
+    [(b"", "nothing to narrate"),
+     (b"\x00\x01\x02binary\x00" * 50, "binary"),
      ("。，！？😀🎉\n——……\n".encode(), "nothing to narrate"),
      (b"\x81\x30\xff\xfe\xfd" * 3 + b"\xff", "not UTF-8")],
     ids=["empty", "binary", "punctuation-emoji", "undecodable"],
@@ -115,8 +116,8 @@ def test_boilerplate_rules(line: str, rule: str) -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["編輯部的同事們都認為這篇文章寫得很好。", "他的來源是一本書，講的是歷史。", "我讀了 https://a.com 上的文章，很有意思。",
-     "作者:Teortaxes", "開源至上"],
+    ["編輯部的同事們都認為這篇文章寫得很好。", "他的來源是一本書，講的是歷史。",
+     "我讀了 https://a.com 上的文章，很有意思。", "作者:Teortaxes", "開源至上"],
 )
 def test_content_is_not_boilerplate(line: str) -> None:
     assert match_rule(line, build_rules()) is None

@@ -17,8 +17,8 @@ _CREDIT_ROLES = (
 
 DEFAULT_RULES: dict[str, str] = {
     # 全文 4,000字 | 閱讀約10分鐘 ; 阅读时间 5 分钟 ; 本文约3000字，预计阅读8分钟
-    "reading-time": r"(全文|本文)?\s*(約|约)?\s*[\d,，.]+\s*(字|words).{0,12}(閱讀|阅读|read).{0,8}\d+\s*(分鐘|分钟|min)"
-                    r".{0,6}|(閱讀|阅读)(時間|时间|約|约|大約|大约)\s*[:：]?\s*\d+\s*(分鐘|分钟).{0,6}",
+    "reading-time": r"(全文|本文)?\s*(約|约)?\s*[\d,，.]+\s*(字|words).{0,12}(閱讀|阅读|read).{0,8}\d+\s*"
+                    r"(分鐘|分钟|min).{0,6}|(閱讀|阅读)(時間|时间|約|约|大約|大约)\s*[:：]?\s*\d+\s*(分鐘|分钟).{0,6}",
     # 編輯:深思 ; 主編: 圖靈 ; 來源:官方媒體/網絡新聞 (a short role: name line)
     "credits": rf"(【|\[)?({_CREDIT_ROLES})(】|\])?\s*[:：|丨]\s*.{{0,30}}",
     # 特別聲明:以上內容… ; 免责声明：…
@@ -26,8 +26,8 @@ DEFAULT_RULES: dict[str, str] = {
     "disclaimer-en": r"(Notice|Disclaimer|Copyright|©)\b.*(uploaded|posted|platform|rights reserved|"
                      r"information storage|do(es)? not represent).*",
     # 參考資料:https://… ; 原文链接: https://… ; a URL alone on a line
-    "reference-url": r"((參考資料|参考资料|參考|参考|原文鏈接|原文链接|原文|鏈接|链接|來源|来源|Source|References?|Link)"
-                     r"\s*[:：]?\s*)?(https?://|www\.)\S+",
+    "reference-url": r"((參考資料|参考资料|參考|参考|原文鏈接|原文链接|原文|鏈接|链接|來源|来源|Source|References?"
+                     r"|Link)\s*[:：]?\s*)?(https?://|www\.)\S+",
 }
 
 

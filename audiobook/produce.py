@@ -1,0 +1,236 @@
+"""Assemble and publish: cached segments → mastered chapter PCM → tagged chapter MP3s, the
+full-episode MP3 (CHAP/CTOC), captions, chapters JSON, cover and render.json.
+
+Chapters are built one at a time (memory is bounded by the largest chapter). Each chapter has
+a fingerprint of everything that shapes its file; a chapter whose fingerprint and file are
+unchanged since the last render is kept byte-identical and untouched. Mastered chapter PCM is
+kept in the cache so the full episode can be re-encoded without re-mastering every chapter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .audio.assemble import WORK_RATE, Piece, assemble_chapter, iter_pcm, save_pcm
+from .audio.ffmpeg import encode_mp3_file
+from .audio.loudness import master, measure_file
+from .cache import SegmentCache
+from .errors import AudioError
+from .fsutil import atomic_path
+from .models import Chapter, Script
+from .paths import cache_dir
+from .publish import (
+    ChapterMark,
+    Cue,
+    EpisodeTags,
+    slugify,
+    write_chapter_tags,
+    write_chapters_json,
+    write_episode_tags,
+    write_srt,
+    write_vtt,
+)
+
+log = logging.getLogger(__name__)
+
+ASSEMBLY_VERSION = 1  # bump when assembly/mastering changes the audio
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    loudness_lufs: float = -19.0
+    true_peak_dbtp: float = -1.0
+    bitrate_kbps: int = 64
+
+
+@dataclass
+class ChapterOut:
+    index: int
+    title: str
+    file: str
+    bytes: int
+    sha256: str
+    duration_ms: int
+    start_ms: int
+    end_ms: int
+    vtt: str
+    srt: str
+    audio_fingerprint: str
+    fingerprint: str
+    keys: list[str]
+    cues: list[list[Any]]  # [start_ms, end_ms, text] per sentence, chapter time
+    lufs: float
+    true_peak_dbtp: float
+    rebuilt: bool = False
+    chapters_json: None = None
+
+
+@dataclass
+class EpisodeOut:
+    file: str
+    bytes: int
+    sha256: str
+    duration_ms: int
+    vtt: str
+    srt: str
+    chapters_json: str
+    fingerprint: str
+    lufs: float
+    true_peak_dbtp: float
+    rebuilt: bool = False
+
+
+@dataclass
+class ProduceResult:
+    chapters: list[ChapterOut]
+    episode: EpisodeOut
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _pcm_path(audio_fp: str) -> Path:
+    return cache_dir() / "chapters" / f"{audio_fp}.pcm"
+
+
+def audio_fingerprint(chapter: Chapter, keys: list[str], settings: AudioSettings) -> str:
+    return _digest({"v": ASSEMBLY_VERSION, "keys": keys, "pauses": [s.pause_after_ms for s in chapter.sentences],
+                    "settings": asdict(settings), "rate": WORK_RATE})
+
+
+def _unchanged(folder: Path, previous: dict[str, Any] | None, fingerprint: str) -> bool:
+    """The previous output with this fingerprint is still there, intact."""
+    if not previous or previous.get("fingerprint") != fingerprint:
+        return False
+    path = folder / previous["file"]
+    return path.exists() and path.stat().st_size == previous.get("bytes") and file_sha256(path) == previous["sha256"]
+
+
+def _master_chapter(chapter: Chapter, keys: list[str], cache: SegmentCache, settings: AudioSettings,
+                    audio_fp: str) -> tuple[np.ndarray, list[list[Any]]]:
+    """Mastered int16 PCM for a chapter (from the chapter-PCM cache when possible) and its cues."""
+    pieces = []
+    for sentence, key in zip(chapter.sentences, keys, strict=True):
+        synthesis = cache.get(key)
+        if synthesis is None:
+            raise AudioError(f"segment for {sentence.text[:30]!r} is missing from the cache; render again")
+        pieces.append(Piece(synthesis.samples, synthesis.sample_rate, sentence.pause_after_ms))
+    assembled = assemble_chapter(pieces)
+    pcm, stats = master(assembled.samples, WORK_RATE, settings.loudness_lufs, settings.true_peak_dbtp,
+                        settings.bitrate_kbps)
+    log.debug("chapter %d mastered: %s", chapter.index, stats)
+    cues = [[round(a), round(b), s.text] for (a, b), s in zip(assembled.spans_ms, chapter.sentences, strict=True)]
+    save_pcm(_pcm_path(audio_fp), pcm)
+    return pcm, cues
+
+
+def _cached_pcm(audio_fp: str) -> Path | None:
+    path = _pcm_path(audio_fp)
+    return path if path.exists() else None
+
+
+def _write_captions(folder: Path, stem: str, cues: list[list[Any]], offset_ms: int = 0) -> tuple[str, str]:
+    items = [Cue(int(a) + offset_ms, int(b) + offset_ms, text) for a, b, text in cues]
+    write_vtt(folder / f"{stem}.vtt", items)
+    write_srt(folder / f"{stem}.srt", items)
+    return f"{stem}.vtt", f"{stem}.srt"
+
+
+ChapterProgress = Callable[[str], None]
+
+
+def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: Path, slug: str,
+            tags: EpisodeTags, settings: AudioSettings, previous: dict[str, Any] | None,
+            on_stage: ChapterProgress | None = None) -> ProduceResult:
+    folder.mkdir(parents=True, exist_ok=True)
+    prev_chapters = {c["file"]: c for c in (previous or {}).get("chapters", [])}
+    prev_by_index = {c["index"]: c for c in (previous or {}).get("chapters", [])}
+    total = len(script.chapters)
+    outs: list[ChapterOut] = []
+    pcm_paths: list[Path] = []
+    start_ms = 0
+    cover_sha = hashlib.sha256(tags.cover or b"").hexdigest()
+    tag_info = {**asdict(tags), "cover": cover_sha}
+    for chapter, chapter_keys in zip(script.chapters, keys, strict=True):
+        stem = f"{chapter.index:02d}-{slugify(chapter.title, fallback=f'chapter-{chapter.index}')}"
+        file = f"{stem}.mp3"
+        audio_fp = audio_fingerprint(chapter, chapter_keys, settings)
+        lyrics = "\n".join(s.text for s in chapter.sentences)
+        fingerprint = _digest({"audio": audio_fp, "tags": tag_info, "title": chapter.title,
+                               "track": [chapter.index, total], "lyrics": lyrics})
+        prev = prev_chapters.get(file) or prev_by_index.get(chapter.index)
+        pcm_path = _cached_pcm(audio_fp)
+        if prev and prev["file"] == file and _unchanged(folder, prev, fingerprint) and pcm_path is not None:
+            out = ChapterOut(**{**prev, "start_ms": start_ms, "end_ms": start_ms + prev["duration_ms"],
+                                "rebuilt": False})
+        else:
+            if on_stage:
+                on_stage(f"chapter {chapter.index}/{total}: assembling")
+            if pcm_path is not None and prev and prev.get("audio_fingerprint") == audio_fp:
+                pcm = np.fromfile(pcm_path, dtype="<i2")
+                cues = prev["cues"]
+            else:
+                pcm, cues = _master_chapter(chapter, chapter_keys, cache, settings, audio_fp)
+                pcm_path = _pcm_path(audio_fp)
+            path = folder / file
+            with atomic_path(path) as tmp:
+                encode_mp3_file([pcm], WORK_RATE, settings.bitrate_kbps, tmp)
+                write_chapter_tags(tmp, tags, chapter.index, total, chapter.title, lyrics)
+            vtt, srt = _write_captions(folder, stem, cues)
+            lufs, peak = measure_file(path)
+            duration_ms = round(1000 * len(pcm) / WORK_RATE)
+            out = ChapterOut(chapter.index, chapter.title, file, path.stat().st_size, file_sha256(path), duration_ms,
+                             start_ms, start_ms + duration_ms, vtt, srt, audio_fp, fingerprint, chapter_keys, cues,
+                             round(lufs, 2), round(peak, 2), rebuilt=True)
+        assert pcm_path is not None
+        pcm_paths.append(pcm_path)
+        outs.append(out)
+        start_ms = out.end_ms
+    episode = _produce_episode(script, outs, pcm_paths, folder, slug, tags, settings, previous, on_stage)
+    return ProduceResult(outs, episode)
+
+
+def _produce_episode(script: Script, chapters: list[ChapterOut], pcm_paths: list[Path], folder: Path, slug: str,
+                     tags: EpisodeTags, settings: AudioSettings, previous: dict[str, Any] | None,
+                     on_stage: ChapterProgress | None) -> EpisodeOut:
+    file = f"{slug}.mp3"
+    cover_sha = hashlib.sha256(tags.cover or b"").hexdigest()
+    fingerprint = _digest({"chapters": [[c.audio_fingerprint, c.title] for c in chapters],
+                           "tags": {**asdict(tags), "cover": cover_sha}, "settings": asdict(settings)})
+    prev = (previous or {}).get("episode")
+    if prev and prev.get("file") == file and _unchanged(folder, prev, fingerprint):
+        return EpisodeOut(**{**prev, "rebuilt": False})
+    if on_stage:
+        on_stage("full episode: encoding")
+    # Chapter boundaries from exact sample counts (the encoded MP3 decodes to the same length).
+    marks = [ChapterMark(c.title, c.start_ms, c.end_ms) for c in chapters]
+    path = folder / file
+    lyrics = "\n\n".join(f"{c.title}\n" + "\n".join(str(cue[2]) for cue in c.cues) for c in chapters)
+    with atomic_path(path) as tmp:
+        encode_mp3_file(iter_pcm(pcm_paths), WORK_RATE, settings.bitrate_kbps, tmp)
+        write_episode_tags(tmp, tags, script.title, marks, lyrics)
+    cues = [[a + c.start_ms, b + c.start_ms, text] for c in chapters for a, b, text in c.cues]
+    vtt, srt = _write_captions(folder, slug, cues)
+    chapters_json = f"{slug}.chapters.json"
+    write_chapters_json(folder / chapters_json, marks, title=script.title)
+    lufs, peak = measure_file(path)
+    return EpisodeOut(file, path.stat().st_size, file_sha256(path), chapters[-1].end_ms, vtt, srt, chapters_json,
+                      fingerprint, round(lufs, 2), round(peak, 2), rebuilt=True)

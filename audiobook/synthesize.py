@@ -1,0 +1,63 @@
+"""Synthesis stage: every sentence of the script becomes a cached segment.
+
+Only keys missing from the cache are sent to the engine; each finished segment is cached the
+moment it arrives, so an interrupted run loses only what was in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .cache import SegmentCache, segment_key
+from .models import Script
+from .tts.base import Engine, Synthesis, SynthRequest, Voice
+
+# (chapter index, segments done in that chapter, segments to do in that chapter)
+Progress = Callable[[int, int, int], None]
+
+
+@dataclass
+class SynthStats:
+    total: int  # sentences in the script
+    unique: int  # distinct segment keys
+    cached: int  # keys already in the cache before this run
+    synthesized: int
+
+
+def script_keys(script: Script, engine_name: str, engine_version: str, voice: Voice) -> list[list[str]]:
+    """Segment keys per chapter, in reading order."""
+    return [[segment_key(s.spoken, engine_name, engine_version, voice) for s in ch.sentences]
+            for ch in script.chapters]
+
+
+def synthesize_script(script: Script, keys: list[list[str]], open_engine: Callable[[], Engine], voice: Voice,
+                      cache: SegmentCache, progress: Progress | None = None) -> SynthStats:
+    """Synthesize what the cache lacks. The engine is only opened (model loaded, pool started)
+    when there is something to synthesize, so an unchanged re-render costs no engine start-up."""
+    todo: dict[str, SynthRequest] = {}
+    chapter_of: dict[str, int] = {}
+    for chapter, chapter_keys in zip(script.chapters, keys, strict=True):
+        for sentence, key in zip(chapter.sentences, chapter_keys, strict=True):
+            if key not in todo and key not in chapter_of and not cache.has(key):
+                todo[key] = SynthRequest(key, sentence.spoken, voice)
+            chapter_of.setdefault(key, chapter.index)
+    unique = len(chapter_of)
+    per_chapter = {ch.index: sum(1 for k in todo if chapter_of[k] == ch.index) for ch in script.chapters}
+    done = dict.fromkeys(per_chapter, 0)
+
+    def on_done(request: SynthRequest, synthesis: Synthesis) -> None:
+        cache.put(request.key, synthesis)
+        index = chapter_of[request.key]
+        done[index] += 1
+        if progress:
+            progress(index, done[index], per_chapter[index])
+
+    if todo:
+        engine = open_engine()
+        try:
+            engine.synthesize(list(todo.values()), on_done)
+        finally:
+            engine.close()
+    total = sum(len(k) for k in keys)
+    return SynthStats(total=total, unique=unique, cached=unique - len(todo), synthesized=len(todo))
