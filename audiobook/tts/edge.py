@@ -146,6 +146,8 @@ def _classify(exc: BaseException, timeout_s: float) -> _Retryable:
         return _Retryable(f"HTTP {exc.status} from the service", exc.status in RETRY_STATUSES, wait)
     if isinstance(exc, TimeoutError):
         return _Retryable(f"no answer within {timeout_s:g} s")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return _Retryable(f"cannot connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc.os_error})")
     if isinstance(exc, edge_tts.exceptions.NoAudioReceived):
         return _Retryable("the service sent no audio")
     if isinstance(exc, edge_tts.exceptions.EdgeTTSException | aiohttp.ClientError | AudioError):

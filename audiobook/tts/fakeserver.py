@@ -665,10 +665,13 @@ def main(argv: list[str] | None = None) -> None:
     service = FakeEdgeService(speech, faults, clock_offset_s=args.clock_offset)
 
     async def serve() -> None:
-        async with service:
+        await service.start(args.host, args.port)
+        try:
             print(f"fake edge TTS on {service.base_url}\n  AUDIOBOOK_EDGE_WSS_URL={service.wss_url}\n"
                   f"  AUDIOBOOK_EDGE_VOICES_URL={service.voices_url}", flush=True)
             await asyncio.Event().wait()
+        finally:
+            await service.close()
 
     try:
         asyncio.run(serve())

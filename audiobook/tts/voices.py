@@ -32,6 +32,8 @@ def list_voices(locale_prefix: str = "zh", config: EdgeConfig | None = None) -> 
         reason = str(exc) or "timeout"
         if isinstance(exc, aiohttp.ClientResponseError):
             reason = f"HTTP {exc.status}"
+        elif isinstance(exc, aiohttp.ClientConnectorError):
+            reason = f"cannot connect to {exc.host}:{exc.port}"
         raise EngineError(
             f"could not list the edge voices from {ep.voices_url.split('?')[0]} ({reason}); "
             "check the network or [edge] proxy in audiobook.toml, or use the local voice"
