@@ -15,7 +15,7 @@ from edge_tts.drm import DRM
 from audiobook.audio.ffmpeg import decode_pcm
 from audiobook.config import EdgeConfig
 from audiobook.errors import EngineError, SynthesisError
-from audiobook.tts.base import Synthesis, SynthRequest, Voice
+from audiobook.tts.base import Engine, Synthesis, SynthRequest, Voice
 from audiobook.tts.edge import EdgeEngine, preview, probe
 from audiobook.tts.fakeserver import (
     FRAME_BYTES,
@@ -70,6 +70,8 @@ def run(engine: EdgeEngine, requests: list[SynthRequest]) -> dict[str, Synthesis
 def test_engine_identity() -> None:
     assert (EdgeEngine.name, EdgeEngine.sample_rate, EdgeEngine.word_boundaries) == ("edge", 24000, True)
     assert edge_tts.__version__ in EdgeEngine.version
+    engine: Engine = EdgeEngine()
+    engine.close()
 
 
 def test_synthesizes_each_sentence_with_word_boundaries(fake_edge: FakeEdgeService) -> None:

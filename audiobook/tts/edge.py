@@ -222,6 +222,9 @@ class EdgeEngine:
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
+    def close(self) -> None:
+        """Nothing to release: every request opens and closes its own session."""
+
     async def _fetch(self, request: SynthRequest, timeout_s: float) -> tuple[bytes, list[Boundary]]:
         """One websocket request. The timeout is an idle timeout: it restarts with every message."""
         voice = request.voice
