@@ -35,11 +35,16 @@ _state = {"verbose": False}
 
 def _setup(verbose: bool, config: Path | None) -> Config:
     _state["verbose"] = verbose
+    level = logging.DEBUG if verbose else logging.WARNING
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
+        level=level,
         format="%(levelname)s %(name)s: %(message)s" if verbose else "warning: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger().handlers[0].setLevel(level)
+    import jieba  # it sets its own logger to DEBUG on import: quiet its dictionary-loading chatter
+
+    jieba.setLogLevel(logging.WARNING)
     return load_config(config)
 
 
@@ -74,6 +79,80 @@ def render(
     with RenderProgress(err_console) as progress:
         result = render_article(article, cfg, profile, requested, output, progress.advance, progress.stage)
     print_render(console, result)
+
+
+@app.command()
+def feed(config: ConfigOpt = None, output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+         base_url: Annotated[str | None, typer.Option(help="Public URL of the output folder.")] = None,
+         verbose: VerboseOpt = False) -> None:
+    """(Re)write the podcast feed from what is in the output folder; synthesizes nothing."""
+    from .publish.feed import build_feed
+
+    cfg = _setup(verbose, config)
+    path = build_feed(output or Path(cfg.render.output), cfg, base_url=base_url)
+    console.print(f"feed written: {path}", highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for the LAN).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8000,
+    base_url: Annotated[str | None, typer.Option(help="URL the feed points at (e.g. for a phone on the LAN).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Serve the output folder over HTTP (with range requests) and print the feed URL."""
+    from .serve import serve as serve_folder
+
+    cfg = _setup(verbose, config)
+    serve_folder(output or Path(cfg.render.output), host, port, base_url, config=cfg,
+                 announce=lambda text: console.print(text, highlight=False))
+
+
+@app.command()
+def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path("audiobook.toml")) -> None:
+    """Write a commented audiobook.toml describing the show (refuses to overwrite)."""
+    from .init_config import write_config_template
+
+    console.print(f"wrote {write_config_template(path)}; edit [show] before publishing", highlight=False)
+
+
+@app.command()
+def voices(
+    locale: Annotated[str, typer.Option(help="Locale prefix, e.g. zh, zh-TW ('' for all).")] = "zh",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the service's JSON.")] = False,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """List the edge-tts service's voices."""
+    from .report import print_voices
+    from .tts.voices import list_voices
+
+    cfg = _setup(verbose, config)
+    found = list_voices(locale, cfg.edge)
+    if as_json:
+        print(json.dumps(found, ensure_ascii=False, indent=2))
+    else:
+        print_voices(console, found)
+
+
+@app.command()
+def preview(
+    text: Annotated[str, typer.Argument(help="A sentence to say.")],
+    voice: Annotated[str | None, typer.Option(help="Edge voice, e.g. zh-CN-YunxiNeural (default: profile's).")] = None,
+    engine: Annotated[str, typer.Option(help="auto | local | edge")] = "auto",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.mp3 or .wav).")] = Path("preview.mp3"),
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Render a short sample to a file and print its path."""
+    from .pipeline import preview as render_preview
+
+    cfg = _setup(verbose, config)
+    profile = load_profile(cfg.render.voice)
+    path, choice = render_preview(text, cfg, profile, engine, voice, out)
+    console.print(f"{path} ({choice.name} engine)", highlight=False)
 
 
 @app.command()

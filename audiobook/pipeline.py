@@ -175,3 +175,47 @@ def _update_feed(root: Path, config: Config) -> Path | None:
     except AudiobookError as exc:
         log.warning("feed not updated: %s", exc)
         return None
+
+
+def preview(text: str, config: Config, profile: VoiceProfile, engine_request: str, voice_name: str | None,
+            out: Path) -> tuple[Path, EngineChoice]:
+    """Say one short text with the chosen engine (spoken form applied) into `out` (.mp3 or .wav)."""
+    from dataclasses import replace
+
+    from .audio.ffmpeg import encode_mp3_bytes
+    from .errors import InputError
+    from .text.ingest import has_speakable
+    from .tts.base import Synthesis, SynthRequest
+
+    if engine_request == "auto" and voice_name is None:
+        engine_request = config.render.engine
+    choice = choose_engine(engine_request, config)
+    if voice_name and choice.name == "edge":
+        profile = replace(profile, edge_voice=voice_name)
+    elif voice_name:
+        log.warning("the local engine has one voice; ignoring --voice %s", voice_name)
+    spoken = Normalizer(load_lexicon(), choice.name).spoken(text).text
+    if not has_speakable(spoken):
+        raise InputError(f"nothing speakable in {text!r}; give a sentence to preview")
+    voice = voice_for(choice.name, profile)
+    results: list[Synthesis] = []
+    engine = open_engine(choice.name, config)
+    try:
+        engine.synthesize([SynthRequest("preview", spoken, voice)], lambda _r, s: results.append(s))
+    finally:
+        engine.close()
+    samples, rate = results[0].samples, results[0].sample_rate
+    if out.suffix.lower() == ".wav":
+        import io
+        import wave
+
+        buf = io.BytesIO()
+        with wave.open(buf, "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(rate)
+            wav.writeframes(samples.astype("<i2").tobytes())
+        atomic_write_bytes(out, buf.getvalue())
+    else:
+        atomic_write_bytes(out, encode_mp3_bytes(samples, rate, 64, out_rate=44100))
+    return out, choice

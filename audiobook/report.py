@@ -104,3 +104,14 @@ def print_render(console: Console, result) -> None:  # result: pipeline.RenderRe
                   + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings_s.items()), highlight=False)
     if result.feed:
         console.print(f"feed: {result.feed}", highlight=False)
+
+
+def print_voices(console: Console, voices: list[dict]) -> None:
+    table = Table(title=f"{len(voices)} voices")
+    for col in ("ShortName", "Gender", "Locale", "Personalities"):
+        table.add_column(col)
+    for v in voices:
+        tags = v.get("VoiceTag") or {}
+        table.add_row(v.get("ShortName", ""), v.get("Gender", ""), v.get("Locale", ""),
+                      ", ".join(tags.get("VoicePersonalities") or []))
+    console.print(table)

@@ -10,10 +10,13 @@ This module is the one seam where LiteRT errors become EngineError.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import logging
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,8 +160,13 @@ class BakerModels:
 
         acoustic_path = acoustic_path or patched_acoustic_model()
         try:
-            self._acoustic = Interpreter(model_path=str(acoustic_path), num_threads=num_threads)
-            self._vocoder = Interpreter(model_path=str(asset_dir() / VOCODER_FILE), num_threads=num_threads)
+            with _quiet_stderr():  # LiteRT's C++ prints "INFO: Created TensorFlow Lite XNNPACK delegate"
+                self._acoustic = Interpreter(model_path=str(acoustic_path), num_threads=num_threads)
+                self._vocoder = Interpreter(model_path=str(asset_dir() / VOCODER_FILE), num_threads=num_threads)
+                self._acoustic.allocate_tensors()  # the delegate (and its message) comes with the first allocation
+                mel_input = self._vocoder.get_input_details()[0]["index"]
+                self._vocoder.resize_tensor_input(mel_input, [1, 16, 80])
+                self._vocoder.allocate_tensors()
         except (RuntimeError, ValueError) as exc:
             raise EngineError(
                 f"LiteRT could not load the local voice model ({exc}); delete {acoustic_path.parent} "
@@ -202,3 +210,17 @@ class BakerModels:
         except (RuntimeError, ValueError) as exc:
             raise EngineError(f"the local voice's vocoder failed: {exc}") from exc
         return audio.copy()
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence native code writing to fd 2 (Python-level logging is unaffected afterwards)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
