@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .cache import SegmentCache
+from .changes import ChangeSummary, summarize_changes
 from .config import Config, VoiceProfile
 from .fsutil import atomic_write_bytes, atomic_write_text
 from .lock import article_lock
@@ -41,6 +42,7 @@ class RenderResult:
     produced: ProduceResult
     feed: Path | None
     timings_s: dict[str, float] = field(default_factory=dict)
+    changes: ChangeSummary | None = None
 
 
 def make_plan(document: Document, profile: VoiceProfile, engine: str) -> Script:
@@ -96,10 +98,13 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
         produced = produce(script, keys, cache, folder, slug, tags, settings, previous, on_stage)
         lap("assemble_publish")
 
-        write_render_json(folder, previous, document, script, slug, choice, voice.name, synth, produced, timings)
+        changes = summarize_changes(previous, script, keys, synth.synthesized, synth.cached, produced.chapters,
+                                    produced.episode.rebuilt, sum(timings.values()))
+        write_render_json(folder, previous, document, script, slug, choice, voice.name, synth, produced, timings,
+                          changes)
     feed = _update_feed(root, config)
     lap("feed")
-    return RenderResult(folder, script, choice, synth, produced, feed, timings)
+    return RenderResult(folder, script, choice, synth, produced, feed, timings, changes)
 
 
 def read_previous(folder: Path) -> dict[str, Any] | None:
@@ -138,7 +143,7 @@ def describe(document: Document, script: Script, limit: int = 200) -> str:
 
 def write_render_json(folder: Path, previous: dict[str, Any] | None, document: Document, script: Script,
                       slug: str, choice: EngineChoice, voice: str, synth: SynthStats, produced: ProduceResult,
-                      timings: dict[str, float]) -> None:
+                      timings: dict[str, float], changes: ChangeSummary | None = None) -> None:
     now = datetime.now(UTC).isoformat(timespec="seconds")
     previous = previous or {}
     data = {
@@ -162,6 +167,7 @@ def write_render_json(folder: Path, previous: dict[str, Any] | None, document: D
         "chapters": [asdict(c) for c in produced.chapters],
         "segments": asdict(synth),
         "timings_s": timings,
+        "changes": changes.to_json() if changes else None,
     }
     atomic_write_text(folder / RENDER_JSON, json.dumps(data, ensure_ascii=False, indent=1))
 
