@@ -66,6 +66,7 @@ class Sentence:
     kind: SentenceKind = "sentence"
     paragraph: int = 0  # index of the paragraph within its chapter
     lexicon_hits: list[str] = field(default_factory=list)
+    quote: bool = False  # quoted speech: read by the profile's quote voice when it has one
 
 
 @dataclass

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from .config import PauseConfig
 from .models import Block, Chapter, Document, DroppedLine, Script, Sentence, SentenceKind
 from .text.ingest import has_speakable
+from .text.quotes import split_quotations
 from .text.segment import segment
 from .text.structure import Section, find_sections
 
@@ -17,24 +18,27 @@ SYLLABLES_PER_SECOND = 4.2
 SpokenFn = Callable[[str], tuple[str, list[str]]]
 
 
-def _block_sentences(block: Block, pauses: PauseConfig, paragraph: int) -> list[tuple[str, int, SentenceKind]]:
-    """(display text, pause after, kind) for each piece of one block."""
+def _block_sentences(block: Block, pauses: PauseConfig, paragraph: int,
+                     split_quotes: bool = False) -> list[tuple[str, int, SentenceKind, bool]]:
+    """(display text, pause after, kind, is quoted speech) for each piece of one block.
+    With split_quotes, quoted speech becomes pieces of its own (for a second voice)."""
     if block.kind == "heading":
         kind: SentenceKind = "title" if block.level == 0 else "heading"
-        return [(block.text.strip(), pauses.heading_ms, kind)]
+        return [(block.text.strip(), pauses.heading_ms, kind, False)]
     if block.kind == "subheading":
-        return [(block.text.strip(), pauses.subheading_ms, "subheading")]
+        return [(block.text.strip(), pauses.subheading_ms, "subheading", False)]
     pieces = segment(block.text)
-    out: list[tuple[str, int, SentenceKind]] = []
-    for i, (piece, ends_sentence) in enumerate(pieces):
-        last = i == len(pieces) - 1
+    marked = split_quotations(block.text, pieces) if split_quotes else [(p, e, False) for p, e in pieces]
+    out: list[tuple[str, int, SentenceKind, bool]] = []
+    for i, (piece, ends_sentence, quote) in enumerate(marked):
+        last = i == len(marked) - 1
         pause = pauses.paragraph_ms if last else pauses.sentence_ms if ends_sentence else pauses.clause_ms
-        out.append((piece.strip(), pause, "sentence"))
+        out.append((piece.strip(), pause, "sentence", quote))
     return out
 
 
 def plan_chapter(index: int, section: Section, pauses: PauseConfig, spoken: SpokenFn,
-                 dropped: list[DroppedLine]) -> Chapter:
+                 dropped: list[DroppedLine], split_quotes: bool = False) -> Chapter:
     sentences: list[Sentence] = []
     if not section.opening:
         heading = Block("heading", section.title, section.line, 1)
@@ -42,23 +46,24 @@ def plan_chapter(index: int, section: Section, pauses: PauseConfig, spoken: Spok
     else:
         blocks = section.blocks
     for paragraph, block in enumerate(blocks):
-        for text, pause, kind in _block_sentences(block, pauses, paragraph):
+        for text, pause, kind, quote in _block_sentences(block, pauses, paragraph, split_quotes):
             said, hits = spoken(text)
             if not has_speakable(said):
                 dropped.append(DroppedLine(block.line, text, "nothing-speakable"))
                 continue
-            sentences.append(Sentence(text, said, pause, kind, paragraph, hits))
+            sentences.append(Sentence(text, said, pause, kind, paragraph, hits, quote))
     if sentences:
         sentences[-1].pause_after_ms = max(sentences[-1].pause_after_ms, pauses.chapter_ms)
     return Chapter(index, section.title, sentences)
 
 
-def make_script(doc: Document, pauses: PauseConfig, spoken: SpokenFn, engine: str) -> Script:
+def make_script(doc: Document, pauses: PauseConfig, spoken: SpokenFn, engine: str,
+                split_quotes: bool = False) -> Script:
     dropped = list(doc.dropped)
     sections = find_sections(doc)
     if not any(b.kind == "heading" and b.level == 0 for s in sections for b in s.blocks):
         sections[0].blocks.insert(0, Block("heading", doc.title, 0, 0))  # always announce the title
-    chapters = [plan_chapter(i, s, pauses, spoken, dropped) for i, s in enumerate(sections, 1)]
+    chapters = [plan_chapter(i, s, pauses, spoken, dropped, split_quotes) for i, s in enumerate(sections, 1)]
     chapters = [c for c in chapters if c.sentences]
     for i, chapter in enumerate(chapters, 1):
         chapter.index = i
