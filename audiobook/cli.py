@@ -156,6 +156,78 @@ def preview(
 
 
 @app.command()
+def watch(
+    articles: Annotated[list[Path], typer.Argument(help="Article files (.txt or .md).")],
+    engine: Annotated[str | None, typer.Option(help="Speech engine: auto | local | edge.")] = None,
+    voice: Annotated[str | None, typer.Option(help="Voice profile name under voices/ (default: default).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder (default: ./output).")] = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Render ARTICLEs, then render again whenever one (or the config/voice/lexicon) is saved."""
+    from .changes import format_changes
+    from .pipeline import render as render_article
+    from .watch import Rendered, settings_files, watch_articles
+
+    cfg = _setup(verbose, config)
+    voice_name = voice or cfg.render.voice
+
+    def render_one(article: Path):  # settings are re-read each time: they may have been edited
+        current = load_config(config)
+        requested = engine or current.render.engine
+        if requested not in ("auto", "local", "edge"):
+            raise AudiobookError(f"unknown engine {requested!r}; use auto, local or edge")
+        return render_article(article, current, load_profile(voice or current.render.voice), requested, output)
+
+    def show(event: Rendered) -> None:
+        name = event.article.name
+        if event.error is not None:
+            err_console.print(f"[bold red]error:[/] {name}: {event.error}", highlight=False, soft_wrap=True)
+        elif event.result.changes:
+            console.print(f"{name} ({event.reason}): {format_changes(event.result.changes, event.elapsed_s)}",
+                          highlight=False, soft_wrap=True)
+
+    def ready(paths: list[Path]) -> None:
+        console.print(f"watching {len(paths)} files; Ctrl-C to stop", highlight=False)
+
+    try:
+        watch_articles(articles, render_one, show, settings=settings_files(cfg.path, voice_name), on_ready=ready)
+    except KeyboardInterrupt:
+        console.print("stopped watching", highlight=False)
+
+
+cache_app = typer.Typer(help="Inspect or prune the segment and chapter-audio cache.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+GraceOpt = Annotated[int, typer.Option("--grace-minutes", help="Keep unreferenced entries written this recently "
+                                       "(a render into another output folder may still need them).")]
+
+
+@cache_app.command("info")
+def cache_info(output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder whose "
+                                                            "manifests count as references (default: config).")] = None,
+               config: ConfigOpt = None, verbose: VerboseOpt = False) -> None:
+    """Where the cache is, how big, and how much `cache prune` would free."""
+    from .cachecmd import info_lines
+
+    cfg = _setup(verbose, config)
+    for line in info_lines(output or Path(cfg.render.output)):
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+@cache_app.command("prune")
+def cache_prune(output: Annotated[list[Path] | None, typer.Option("--output", "-o", help="Output folder(s) whose "
+                                                                   "manifests are kept (default: config).")] = None,
+                dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be freed.")] = False,
+                grace_minutes: GraceOpt = 15, config: ConfigOpt = None, verbose: VerboseOpt = False) -> None:
+    """Remove cached segments and chapter audio that no render.json under the output folder(s) uses."""
+    from .cachecmd import describe_prune, prune_cache
+
+    cfg = _setup(verbose, config)
+    result = prune_cache(output or [Path(cfg.render.output)], grace_minutes * 60, dry_run=dry_run)
+    console.print(describe_prune(result), highlight=False, soft_wrap=True)
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     print(__version__)

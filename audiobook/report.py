@@ -7,6 +7,7 @@ from collections import Counter
 from rich.console import Console
 from rich.table import Table
 
+from .changes import format_changes
 from .models import Script
 from .plan import chapter_estimate_ms
 
@@ -104,6 +105,8 @@ def print_render(console: Console, result) -> None:  # result: pipeline.RenderRe
                   + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings_s.items()), highlight=False)
     if result.feed:
         console.print(f"feed: {result.feed}", highlight=False)
+    if result.changes:
+        console.print(format_changes(result.changes, sum(result.timings_s.values())), highlight=False, soft_wrap=True)
 
 
 def print_voices(console: Console, voices: list[dict]) -> None:

@@ -1,0 +1,247 @@
+"""`audiobook cache info` and `audiobook cache prune`.
+
+Prune keeps everything a render manifest (render.json) under the given output folders refers
+to: each chapter's segment keys and its mastered-PCM fingerprint. It refuses to run when a
+manifest there can't be read (it can't tell what that one needs) or a render there is running
+(the article lock is held), and it keeps unreferenced entries younger than a grace period, since
+a render into some other output folder may be writing them right now.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cache import SUFFIX, SegmentCache
+from .errors import AudiobookError, LockedError
+from .lock import LOCK_FILE
+from .paths import cache_dir
+
+RENDER_JSON = "render.json"  # pipeline.RENDER_JSON (not imported: it pulls in the whole pipeline)
+RENDER_FORMAT = 1
+PCM_DIR = "chapters"
+PCM_SUFFIX = ".pcm"
+TEMP_SUFFIX = ".tmp"  # fsutil.atomic_path leftovers of a killed process
+DEFAULT_GRACE_S = 15 * 60
+
+
+@dataclass
+class Entry:
+    path: Path
+    name: str  # segment key or chapter audio fingerprint
+    bytes: int
+    mtime: float
+
+
+@dataclass
+class CacheInfo:
+    location: Path
+    total_bytes: int
+    segments: int
+    segment_bytes: int
+    chapter_pcms: int
+    chapter_pcm_bytes: int
+    temp_files: int
+    temp_bytes: int
+
+
+@dataclass
+class References:
+    manifests: list[Path] = field(default_factory=list)
+    segment_keys: set[str] = field(default_factory=set)
+    chapter_fingerprints: set[str] = field(default_factory=set)
+
+
+@dataclass
+class PruneResult:
+    manifests: int
+    segments_removed: int = 0
+    segment_bytes: int = 0
+    pcms_removed: int = 0
+    pcm_bytes: int = 0
+    temp_removed: int = 0
+    temp_bytes: int = 0
+    kept_recent: int = 0  # unreferenced but younger than the grace period
+    kept_referenced: int = 0
+    dry_run: bool = False
+
+    @property
+    def freed_bytes(self) -> int:
+        return self.segment_bytes + self.pcm_bytes + self.temp_bytes
+
+
+def _entries(paths: Iterable[Path], name: Callable[[Path], str] = lambda p: p.stem) -> list[Entry]:
+    out = []
+    for path in paths:
+        try:
+            st = path.stat()
+        except FileNotFoundError:  # removed while we looked
+            continue
+        out.append(Entry(path, name(path), st.st_size, st.st_mtime))
+    return out
+
+
+def segment_entries(root: Path | None = None) -> list[Entry]:
+    cache = SegmentCache(root)
+    return _entries(cache.root.glob(f"*/*{SUFFIX}")) if cache.root.exists() else []
+
+
+def pcm_entries() -> list[Entry]:
+    folder = cache_dir() / PCM_DIR
+    return _entries(folder.glob(f"*{PCM_SUFFIX}")) if folder.exists() else []
+
+
+def temp_entries() -> list[Entry]:
+    root = cache_dir()
+    found = [*root.glob(f"segments/*/.*{TEMP_SUFFIX}"), *root.glob(f"{PCM_DIR}/.*{TEMP_SUFFIX}")]
+    return _entries(found, name=lambda p: p.name)
+
+
+def cache_info() -> CacheInfo:
+    root = cache_dir()
+    total = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    segments, pcms, temps = segment_entries(), pcm_entries(), temp_entries()
+    return CacheInfo(root, total, len(segments), sum(e.bytes for e in segments), len(pcms),
+                     sum(e.bytes for e in pcms), len(temps), sum(e.bytes for e in temps))
+
+
+def find_references(output_roots: Sequence[Path]) -> References:
+    """Every segment key and chapter-PCM fingerprint the manifests under `output_roots` use.
+    An unreadable manifest is an error: pruning without knowing what it needs could delete it."""
+    refs = References()
+    for root in output_roots:
+        if not root.is_dir():
+            raise AudiobookError(f"output folder {root} does not exist; pass the one you render into with --output")
+        for path in sorted(root.rglob(RENDER_JSON)):
+            _read_manifest(path, refs)
+    return refs
+
+
+def _read_manifest(path: Path, refs: References) -> None:
+    def bad(why: str) -> AudiobookError:
+        return AudiobookError(f"{path}: {why}; can't tell which cached audio it needs, so nothing was pruned "
+                              "(render that article again or delete its folder, then prune)")
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise bad(f"unreadable ({exc})") from exc
+    if not isinstance(data, dict) or data.get("format") != RENDER_FORMAT:
+        raise bad(f"not a render manifest of format {RENDER_FORMAT}")
+    chapters = data.get("chapters")
+    if not isinstance(chapters, list):
+        raise bad("no chapter list")
+    for chapter in chapters:
+        keys = chapter.get("keys") if isinstance(chapter, dict) else None
+        fingerprint = chapter.get("audio_fingerprint") if isinstance(chapter, dict) else None
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or not isinstance(fingerprint, str):
+            raise bad("a chapter without segment keys or audio fingerprint")
+        refs.segment_keys.update(keys)
+        refs.chapter_fingerprints.add(fingerprint)
+    refs.manifests.append(path)
+
+
+@contextlib.contextmanager
+def no_render_running(output_roots: Sequence[Path]) -> Iterator[None]:
+    """Hold a shared lock on every article folder's render lock while pruning: a render that is
+    running makes prune refuse, and one that starts meanwhile waits its turn (it says so)."""
+    with contextlib.ExitStack() as stack:
+        for root in output_roots:
+            for lock in sorted(root.rglob(LOCK_FILE)) if root.is_dir() else []:
+                fd = os.open(lock, os.O_RDONLY)
+                stack.callback(os.close, fd)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError as exc:
+                    raise LockedError(f"a render of {lock.parent.name} is running; prune when it has finished") \
+                        from exc
+        yield
+
+
+def prune_cache(output_roots: Sequence[Path], grace_s: float = DEFAULT_GRACE_S, dry_run: bool = False,
+                now: float | None = None) -> PruneResult:
+    """Remove cached segments and chapter PCMs that no manifest under `output_roots` references
+    (and leftover temp files), except those modified within the last `grace_s` seconds."""
+    now = time.time() if now is None else now
+    with no_render_running(output_roots):
+        refs = find_references(output_roots)
+        result = PruneResult(manifests=len(refs.manifests), dry_run=dry_run)
+        for kind, entries, keep in (("segment", segment_entries(), refs.segment_keys),
+                                    ("pcm", pcm_entries(), refs.chapter_fingerprints),
+                                    ("temp", temp_entries(), set())):
+            for entry in entries:
+                if entry.name in keep:
+                    result.kept_referenced += 1
+                    continue
+                if now - entry.mtime < grace_s:
+                    result.kept_recent += 1
+                    continue
+                if not dry_run:
+                    entry.path.unlink(missing_ok=True)
+                if kind == "segment":
+                    result.segments_removed += 1
+                    result.segment_bytes += entry.bytes
+                elif kind == "pcm":
+                    result.pcms_removed += 1
+                    result.pcm_bytes += entry.bytes
+                else:
+                    result.temp_removed += 1
+                    result.temp_bytes += entry.bytes
+    return result
+
+
+def fmt_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError  # unreachable
+
+
+def info_lines(output_root: Path, grace_s: float = DEFAULT_GRACE_S) -> list[str]:
+    """`cache info`: the cache's numbers, and what prune would free given `output_root`'s manifests."""
+    lines = describe_info(cache_info())
+    if not output_root.is_dir():
+        lines.append(f"prunable: unknown (no output folder {output_root}; pass --output)")
+        return lines
+    try:
+        unreferenced = prune_cache([output_root], grace_s, dry_run=True)
+    except AudiobookError as exc:
+        lines.append(f"prunable: unknown ({exc})")
+        return lines
+    lines.append(f"prunable (used by none of the {unreferenced.manifests} manifests under {output_root}): "
+                 f"{unreferenced.segments_removed} segments, {unreferenced.pcms_removed} chapter PCMs, "
+                 f"{fmt_bytes(unreferenced.freed_bytes)}")
+    return lines
+
+
+def describe_info(info: CacheInfo) -> list[str]:
+    lines = [f"location: {info.location}",
+             f"size: {fmt_bytes(info.total_bytes)}",
+             f"segments: {info.segments} ({fmt_bytes(info.segment_bytes)})",
+             f"chapter PCMs: {info.chapter_pcms} ({fmt_bytes(info.chapter_pcm_bytes)})"]
+    if info.temp_files:
+        lines.append(f"leftover temp files: {info.temp_files} ({fmt_bytes(info.temp_bytes)})")
+    return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def describe_prune(result: PruneResult) -> str:
+    verb = "would free" if result.dry_run else "freed"
+    text = (f"{verb} {fmt_bytes(result.freed_bytes)}: {_count(result.segments_removed, 'segment')}, "
+            f"{_count(result.pcms_removed, 'chapter PCM')}")
+    if result.temp_removed:
+        text += f", {_count(result.temp_removed, 'temp file')}"
+    text += f"; kept {result.kept_referenced} referenced by {_count(result.manifests, 'manifest')}"
+    if result.kept_recent:
+        text += f" and {result.kept_recent} recent unreferenced (written in the grace period)"
+    return text
