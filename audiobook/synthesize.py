@@ -1,7 +1,9 @@
 """Synthesis stage: every sentence of the script becomes a cached segment.
 
 Only keys missing from the cache are sent to the engine; each finished segment is cached the
-moment it arrives, so an interrupted run loses only what was in flight.
+moment it arrives, so an interrupted run loses only what was in flight. A sentence marked as
+quoted speech is read by the quote voice when there is one; the segment key includes the voice,
+so the cache keeps narrator and quote readings of the same text apart.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .cache import SegmentCache, segment_key
-from .models import Script
+from .models import Script, Sentence
 from .tts.base import Engine, Synthesis, SynthRequest, Voice
 
 # (chapter index, segments done in that chapter, segments to do in that chapter)
@@ -25,14 +27,21 @@ class SynthStats:
     synthesized: int
 
 
-def script_keys(script: Script, engine_name: str, engine_version: str, voice: Voice) -> list[list[str]]:
+def voice_of(sentence: Sentence, voice: Voice, quote_voice: Voice | None = None) -> Voice:
+    """One voice per unit, never two: quoted speech gets the quote voice if the run has one."""
+    return quote_voice if sentence.quote and quote_voice is not None else voice
+
+
+def script_keys(script: Script, engine_name: str, engine_version: str, voice: Voice,
+                quote_voice: Voice | None = None) -> list[list[str]]:
     """Segment keys per chapter, in reading order."""
-    return [[segment_key(s.spoken, engine_name, engine_version, voice) for s in ch.sentences]
-            for ch in script.chapters]
+    return [[segment_key(s.spoken, engine_name, engine_version, voice_of(s, voice, quote_voice))
+             for s in ch.sentences] for ch in script.chapters]
 
 
 def synthesize_script(script: Script, keys: list[list[str]], open_engine: Callable[[], Engine], voice: Voice,
-                      cache: SegmentCache, progress: Progress | None = None) -> SynthStats:
+                      cache: SegmentCache, progress: Progress | None = None,
+                      quote_voice: Voice | None = None) -> SynthStats:
     """Synthesize what the cache lacks. The engine is only opened (model loaded, pool started)
     when there is something to synthesize, so an unchanged re-render costs no engine start-up."""
     todo: dict[str, SynthRequest] = {}
@@ -40,7 +49,7 @@ def synthesize_script(script: Script, keys: list[list[str]], open_engine: Callab
     for chapter, chapter_keys in zip(script.chapters, keys, strict=True):
         for sentence, key in zip(chapter.sentences, chapter_keys, strict=True):
             if key not in todo and key not in chapter_of and not cache.has(key):
-                todo[key] = SynthRequest(key, sentence.spoken, voice)
+                todo[key] = SynthRequest(key, sentence.spoken, voice_of(sentence, voice, quote_voice))
             chapter_of.setdefault(key, chapter.index)
     unique = len(chapter_of)
     per_chapter = {ch.index: sum(1 for k in todo if chapter_of[k] == ch.index) for ch in script.chapters}

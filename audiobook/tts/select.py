@@ -49,6 +49,19 @@ def voice_for(engine: str, profile: VoiceProfile) -> Voice:
     return Voice(engine, name, profile.rate, profile.pitch, profile.volume)
 
 
+def quote_voice_for(engine: str, profile: VoiceProfile) -> Voice | None:
+    """The second voice for quoted speech, or None when the narrator reads quotations too (the
+    profile names none, names the narrator's, or the engine has one voice: local)."""
+    if engine != "edge" or not profile.quote_voice or profile.quote_voice == profile.edge_voice:
+        return None
+    return Voice(engine, profile.quote_voice, profile.rate, profile.pitch, profile.volume)
+
+
+def describe_voices(voice: Voice, quote_voice: Voice | None) -> str:
+    """For render.json and the ID3 comment: "zh-CN-XiaoxiaoNeural" or "… (quotations: …)"."""
+    return f"{voice.name} (quotations: {quote_voice.name})" if quote_voice else voice.name
+
+
 def engine_version(name: str) -> str:
     """The engine's version string without starting it (part of every segment key)."""
     if name == "edge":
