@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,73 +156,97 @@ def _write_captions(folder: Path, stem: str, cues: list[list[Any]], offset_ms: i
 
 
 ChapterProgress = Callable[[str], None]
+WORKERS = 2  # chapters built at once: numpy/scipy and ffmpeg release the GIL, so threads use both cores
+
+
+@dataclass
+class _ChapterJob:
+    chapter: Chapter
+    keys: list[str]
+    stem: str
+    audio_fp: str
+    fingerprint: str
+    lyrics: str
+    prev: dict[str, Any] | None
+
+
+def _plan_jobs(script: Script, keys: list[list[str]], tags: EpisodeTags, settings: AudioSettings,
+               previous: dict[str, Any] | None) -> list[_ChapterJob]:
+    prev_by_file = {c["file"]: c for c in (previous or {}).get("chapters", [])}
+    total = len(script.chapters)
+    tag_info = {**asdict(tags), "cover": hashlib.sha256(tags.cover or b"").hexdigest()}
+    jobs = []
+    for chapter, chapter_keys in zip(script.chapters, keys, strict=True):
+        stem = f"{chapter.index:02d}-{slugify(chapter.title, fallback=f'chapter-{chapter.index}')}"
+        audio_fp = audio_fingerprint(chapter, chapter_keys, settings)
+        lyrics = "\n".join(s.text for s in chapter.sentences)
+        fingerprint = _digest({"audio": audio_fp, "tags": tag_info, "title": chapter.title,
+                               "track": [chapter.index, total], "lyrics": lyrics})
+        jobs.append(_ChapterJob(chapter, chapter_keys, stem, audio_fp, fingerprint, lyrics,
+                                prev_by_file.get(f"{stem}.mp3")))
+    return jobs
+
+
+def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Path, tags: EpisodeTags,
+                   settings: AudioSettings, on_stage: ChapterProgress | None) -> ChapterOut:
+    """Keep the chapter file if nothing that shapes it changed, else (re)build it."""
+    chapter, prev, file = job.chapter, job.prev, f"{job.stem}.mp3"
+    pcm_path = _cached_pcm(job.audio_fp)
+    if prev and pcm_path is not None and _unchanged(folder, prev, job.fingerprint):
+        return ChapterOut(**{**prev, "rebuilt": False})
+    if on_stage:
+        on_stage(f"chapter {chapter.index}/{total}: assembling")
+    if pcm_path is not None and prev and prev.get("audio_fingerprint") == job.audio_fp:
+        pcm, cues = np.fromfile(pcm_path, dtype="<i2"), prev["cues"]  # only tags changed
+    else:
+        pcm, cues = _master_chapter(chapter, job.keys, cache, settings, job.audio_fp)
+    path = folder / file
+    with atomic_path(path) as tmp:
+        encode_mp3_file([pcm], WORK_RATE, settings.bitrate_kbps, tmp)
+        write_chapter_tags(tmp, tags, chapter.index, total, chapter.title, job.lyrics)
+    vtt, srt = _write_captions(folder, job.stem, cues)
+    lufs, peak = measure_file(path)
+    duration_ms = round(1000 * len(pcm) / WORK_RATE)
+    return ChapterOut(chapter.index, chapter.title, file, path.stat().st_size, file_sha256(path), duration_ms,
+                      0, duration_ms, vtt, srt, job.audio_fp, job.fingerprint, job.keys, cues,
+                      round(lufs, 2), round(peak, 2), rebuilt=True)
 
 
 def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: Path, slug: str,
             tags: EpisodeTags, settings: AudioSettings, previous: dict[str, Any] | None,
             on_stage: ChapterProgress | None = None) -> ProduceResult:
     folder.mkdir(parents=True, exist_ok=True)
-    prev_chapters = {c["file"]: c for c in (previous or {}).get("chapters", [])}
-    prev_by_index = {c["index"]: c for c in (previous or {}).get("chapters", [])}
-    total = len(script.chapters)
-    outs: list[ChapterOut] = []
-    pcm_paths: list[Path] = []
-    start_ms = 0
-    cover_sha = hashlib.sha256(tags.cover or b"").hexdigest()
-    tag_info = {**asdict(tags), "cover": cover_sha}
-    for chapter, chapter_keys in zip(script.chapters, keys, strict=True):
-        stem = f"{chapter.index:02d}-{slugify(chapter.title, fallback=f'chapter-{chapter.index}')}"
-        file = f"{stem}.mp3"
-        audio_fp = audio_fingerprint(chapter, chapter_keys, settings)
-        lyrics = "\n".join(s.text for s in chapter.sentences)
-        fingerprint = _digest({"audio": audio_fp, "tags": tag_info, "title": chapter.title,
-                               "track": [chapter.index, total], "lyrics": lyrics})
-        prev = prev_chapters.get(file) or prev_by_index.get(chapter.index)
-        pcm_path = _cached_pcm(audio_fp)
-        if prev and prev["file"] == file and _unchanged(folder, prev, fingerprint) and pcm_path is not None:
-            out = ChapterOut(**{**prev, "start_ms": start_ms, "end_ms": start_ms + prev["duration_ms"],
-                                "rebuilt": False})
-        else:
-            if on_stage:
-                on_stage(f"chapter {chapter.index}/{total}: assembling")
-            if pcm_path is not None and prev and prev.get("audio_fingerprint") == audio_fp:
-                pcm = np.fromfile(pcm_path, dtype="<i2")
-                cues = prev["cues"]
-            else:
-                pcm, cues = _master_chapter(chapter, chapter_keys, cache, settings, audio_fp)
-                pcm_path = _pcm_path(audio_fp)
-            path = folder / file
-            with atomic_path(path) as tmp:
-                encode_mp3_file([pcm], WORK_RATE, settings.bitrate_kbps, tmp)
-                write_chapter_tags(tmp, tags, chapter.index, total, chapter.title, lyrics)
-            vtt, srt = _write_captions(folder, stem, cues)
-            lufs, peak = measure_file(path)
-            duration_ms = round(1000 * len(pcm) / WORK_RATE)
-            out = ChapterOut(chapter.index, chapter.title, file, path.stat().st_size, file_sha256(path), duration_ms,
-                             start_ms, start_ms + duration_ms, vtt, srt, audio_fp, fingerprint, chapter_keys, cues,
-                             round(lufs, 2), round(peak, 2), rebuilt=True)
-        assert pcm_path is not None
-        pcm_paths.append(pcm_path)
-        outs.append(out)
-        start_ms = out.end_ms
-    episode = _produce_episode(script, outs, pcm_paths, folder, slug, tags, settings, previous, on_stage)
+    jobs = _plan_jobs(script, keys, tags, settings, previous)
+    episode_fp = _digest({"chapters": [[j.audio_fp, j.chapter.title] for j in jobs],
+                          "tags": {**asdict(tags), "cover": hashlib.sha256(tags.cover or b"").hexdigest()},
+                          "settings": asdict(settings)})
+    prev_episode = (previous or {}).get("episode")
+    episode_kept = bool(prev_episode and prev_episode.get("file") == f"{slug}.mp3"
+                        and _unchanged(folder, prev_episode, episode_fp))
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="chapter") as pool:
+        futures = [pool.submit(_build_chapter, job, len(jobs), cache, folder, tags, settings, on_stage)
+                   for job in jobs]
+        outs = [f.result() for f in futures]
+    start = 0
+    for out in outs:
+        out.start_ms, out.end_ms = start, start + out.duration_ms
+        start = out.end_ms
+    pcm_paths = [_pcm_path(j.audio_fp) for j in jobs]
+    if episode_kept:
+        episode = EpisodeOut(**{**prev_episode, "rebuilt": False})  # type: ignore[arg-type]
+    else:
+        episode = _produce_episode(script, outs, pcm_paths, folder, slug, tags, settings, episode_fp, on_stage)
     return ProduceResult(outs, episode)
 
 
 def _produce_episode(script: Script, chapters: list[ChapterOut], pcm_paths: list[Path], folder: Path, slug: str,
-                     tags: EpisodeTags, settings: AudioSettings, previous: dict[str, Any] | None,
+                     tags: EpisodeTags, settings: AudioSettings, fingerprint: str,
                      on_stage: ChapterProgress | None) -> EpisodeOut:
-    file = f"{slug}.mp3"
-    cover_sha = hashlib.sha256(tags.cover or b"").hexdigest()
-    fingerprint = _digest({"chapters": [[c.audio_fingerprint, c.title] for c in chapters],
-                           "tags": {**asdict(tags), "cover": cover_sha}, "settings": asdict(settings)})
-    prev = (previous or {}).get("episode")
-    if prev and prev.get("file") == file and _unchanged(folder, prev, fingerprint):
-        return EpisodeOut(**{**prev, "rebuilt": False})
     if on_stage:
         on_stage("full episode: encoding")
     # Chapter boundaries from exact sample counts (the encoded MP3 decodes to the same length).
     marks = [ChapterMark(c.title, c.start_ms, c.end_ms) for c in chapters]
+    file = f"{slug}.mp3"
     path = folder / file
     lyrics = "\n\n".join(f"{c.title}\n" + "\n".join(str(cue[2]) for cue in c.cues) for c in chapters)
     with atomic_path(path) as tmp:

@@ -9,6 +9,7 @@ its coding noise adds peak overshoot, so master() aims the PCM to land on target
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pyloudnorm
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
-from scipy.signal import resample_poly
+from scipy.signal import firwin, resample_poly, sosfilt
 
 from .ffmpeg import ebur128, mp3_encoder_gain_db
 
@@ -46,19 +47,52 @@ def _as_float(samples: np.ndarray) -> np.ndarray:
 
 
 def integrated_lufs(samples: np.ndarray, rate: int) -> float:
-    """BS.1770 integrated loudness of mono audio (int16, or float in [-1, 1]); -inf for silence.
+    """BS.1770-4 integrated loudness of mono audio (int16, or float in [-1, 1]); -inf for silence.
 
-    Audio shorter than one 400 ms gating block is padded with silence, which the absolute
-    gate ignores, instead of raising like pyloudnorm does."""
+    pyloudnorm's K-weighting filters with the gating done vectorised: pyloudnorm's own
+    integrated_loudness loops over blocks in Python (about 1 s per 3 minutes of audio); this
+    gives the same value (tested to 0.01 LU) in a fraction of that. Audio shorter than one
+    400 ms block is padded with silence, which the absolute gate ignores."""
     x = _as_float(samples)
-    if len(x) < int(_BLOCK_S * rate) + 1:
-        x = np.concatenate([x, np.zeros(int(_BLOCK_S * rate) + 1 - len(x))])
-    return float(pyloudnorm.Meter(rate).integrated_loudness(x))
+    block = round(_BLOCK_S * rate)
+    if len(x) < block + 1:
+        x = np.concatenate([x, np.zeros(block + 1 - len(x))])
+    y = sosfilt(_k_weighting(rate), x)
+    # mean square of every 400 ms block with 75 % overlap (pyloudnorm's block bounds), from one cumulative sum
+    step_s = _BLOCK_S * 0.25
+    count = int(np.round((len(y) / rate - _BLOCK_S) / step_s)) + 1
+    lower = (_BLOCK_S * 0.25 * np.arange(count) * rate).astype(np.int64)
+    upper = np.minimum((_BLOCK_S * (0.25 * np.arange(count) + 1) * rate).astype(np.int64), len(y))
+    energy = np.concatenate([[0.0], np.cumsum(y * y)])
+    z = (energy[upper] - energy[lower]) / (_BLOCK_S * rate)
+    with np.errstate(divide="ignore"):
+        block_lufs = -0.691 + 10.0 * np.log10(z)
+    gated = z[block_lufs >= -70.0]
+    if len(gated) == 0:
+        return -math.inf
+    relative = -0.691 + 10.0 * math.log10(gated.mean()) - 10.0
+    gated = z[(block_lufs > relative) & (block_lufs > -70.0)]
+    if len(gated) == 0:
+        return -math.inf
+    return -0.691 + 10.0 * math.log10(gated.mean())
+
+
+@functools.cache
+def _k_weighting(rate: int) -> np.ndarray:
+    """pyloudnorm's two K-weighting biquads as one second-order-sections cascade."""
+    stages = pyloudnorm.Meter(rate)._filters.values()
+    return np.vstack([np.concatenate([stage.b * stage.passband_gain, stage.a]) for stage in stages])
+
+
+@functools.cache
+def _interpolation_filter() -> np.ndarray:
+    """resample_poly's own default anti-imaging FIR for 4×, designed once instead of per call."""
+    return firwin(2 * 10 * OVERSAMPLE + 1, 1.0 / OVERSAMPLE, window=("kaiser", 5.0))
 
 
 def _oversampled_peaks(x: np.ndarray) -> np.ndarray:
     """max |x| of the 4× oversampled signal over each sample period [n, n+1)."""
-    up = np.abs(resample_poly(x, OVERSAMPLE, 1))
+    up = np.abs(resample_poly(x, OVERSAMPLE, 1, window=_interpolation_filter()))
     return np.maximum(np.maximum(up[0::4], up[1::4]), np.maximum(up[2::4], up[3::4]))
 
 

@@ -1,0 +1,140 @@
+"""End to end on the project's own example with the embedded voice: real MP3 files decoded
+by ffmpeg, tags read back with mutagen, loudness measured on the encoded files by ffmpeg's
+ebur128, captions and chapters JSON checked against the CHAP frames."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from mutagen.id3 import ID3
+
+from audiobook.audio.ffmpeg import decode_pcm, ebur128
+from audiobook.config import load_config, load_profile
+from audiobook.pipeline import RenderResult, render
+from tests.conftest import EXAMPLE
+
+RATE = 44100
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> RenderResult:
+    out = tmp_path_factory.mktemp("out")
+    return render(EXAMPLE, load_config(None), load_profile("default"), "local", out)
+
+
+def _ms(stamp: str) -> int:
+    h, m, rest = stamp.replace(",", ".").split(":")
+    return round((int(h) * 3600 + int(m) * 60 + float(rest)) * 1000)
+
+
+def test_output_layout(rendered: RenderResult) -> None:
+    names = sorted(p.name for p in rendered.folder.iterdir() if not p.name.startswith("."))
+    assert rendered.folder.name == "一杯茶的工程学"
+    assert "一杯茶的工程学.mp3" in names and "render.json" in names and "cover.jpg" in names
+    chapters = [n for n in names if re.fullmatch(r"\d\d-.*\.mp3", n)]
+    assert chapters == ["01-开篇.mp3", "02-一、先测量，再动手.mp3", "03-二、慢就是快.mp3", "04-三、把经验写下来.mp3"]
+    assert (rendered.folder.parent / "feed.xml").exists()
+
+
+def test_every_mp3_decodes_at_its_recorded_duration(rendered: RenderResult) -> None:
+    manifest = json.loads((rendered.folder / "render.json").read_text())
+    for entry in [*manifest["chapters"], manifest["episode"]]:
+        samples = decode_pcm(rendered.folder / entry["file"], RATE)
+        assert abs(len(samples) * 1000 / RATE - entry["duration_ms"]) <= 1
+        assert len(samples) > RATE  # real audio, not a stub
+    total = sum(c["duration_ms"] for c in manifest["chapters"])
+    assert abs(total - manifest["episode"]["duration_ms"]) <= len(manifest["chapters"])
+
+
+def test_mp3_format_is_mpeg1_layer3_cbr_with_info_header(rendered: RenderResult) -> None:
+    from mutagen.mp3 import MP3, BitrateMode
+
+    for path in rendered.folder.glob("*.mp3"):
+        info = MP3(path).info
+        assert (info.version, info.layer, info.sample_rate, info.channels) == (1, 3, RATE, 1)
+        assert info.bitrate == 64000 and info.bitrate_mode in (BitrateMode.CBR, BitrateMode.UNKNOWN)
+        data = path.read_bytes()
+        tag_size = 10 + sum(b << (7 * (3 - i)) for i, b in enumerate(data[6:10]))  # syncsafe ID3 size
+        first_frame = data[tag_size:tag_size + 1024]
+        assert first_frame[:2] == b"\xff\xfb"  # MPEG-1 Layer III frame sync
+        assert b"Info" in first_frame or b"Xing" in first_frame
+
+
+def test_loudness_on_the_encoded_files(rendered: RenderResult) -> None:
+    readings = {p.name: ebur128(p) for p in rendered.folder.glob("*.mp3")}
+    for name, r in readings.items():
+        assert -20.0 <= r.integrated_lufs <= -18.0, (name, r)
+        assert r.true_peak_dbtp <= -1.0, (name, r)
+    chapter_lufs = [r.integrated_lufs for n, r in readings.items() if re.match(r"\d\d-", n)]
+    assert max(chapter_lufs) - min(chapter_lufs) <= 1.0
+
+
+def test_id3_tags_on_chapter_files(rendered: RenderResult) -> None:
+    for n, path in enumerate(sorted(rendered.folder.glob("[0-9][0-9]-*.mp3")), 1):
+        tags = ID3(path, translate=False)
+        assert tags.version[:2] == (2, 3)
+        assert tags["TRCK"].text[0] == f"{n}/4"
+        assert tags["TALB"].text[0] == "一杯茶的工程学" and tags["TPE1"].text[0] == "林晓"
+        assert tags["TLAN"].text[0] == "zho" and tags["TCON"].text[0]
+        assert tags["TYER"].text[0] == "2026"
+        apic = tags.getall("APIC")[0]
+        assert apic.type == 3 and apic.mime == "image/jpeg" and len(apic.data) > 10_000
+        lyrics = tags.getall("USLT")[0].text
+        assert path.stem.split("-", 1)[1] in lyrics or n == 1
+
+
+def test_episode_chapters_match_captions_and_json(rendered: RenderResult) -> None:
+    folder = rendered.folder
+    tags = ID3(folder / "一杯茶的工程学.mp3")
+    toc = tags.getall("CTOC")[0]
+    chaps = {c.element_id: c for c in tags.getall("CHAP")}
+    ordered = [chaps[i] for i in toc.child_element_ids]
+    assert toc.flags & 0x03 == 0x03 and len(ordered) == 4
+    assert [c.sub_frames["TIT2"].text[0] for c in ordered] == [c.title for c in rendered.script.chapters]
+    assert ordered[0].start_time == 0
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        assert a.end_time == b.start_time
+    chapters_json = json.loads((folder / "一杯茶的工程学.chapters.json").read_text())
+    assert [round(c["startTime"] * 1000) for c in chapters_json["chapters"]] == [c.start_time for c in ordered]
+    # each chapter's first caption starts inside that chapter, to the millisecond of its CHAP
+    vtt = (folder / "一杯茶的工程学.vtt").read_text()
+    starts = [_ms(m) for m in re.findall(r"^(\d\d:\d\d:\d\d\.\d\d\d) -->", vtt, re.M)]
+    srt = (folder / "一杯茶的工程学.srt").read_text()
+    assert starts == [_ms(m) for m in re.findall(r"^(\d\d:\d\d:\d\d,\d\d\d) -->", srt, re.M)]
+    for chap in ordered:
+        inside = [s for s in starts if chap.start_time <= s < chap.end_time]
+        assert inside and inside[0] - chap.start_time < 200
+    assert starts[-1] < ordered[-1].end_time
+
+
+def test_pauses_are_silence_between_sentences(rendered: RenderResult) -> None:
+    manifest = json.loads((rendered.folder / "render.json").read_text())
+    first = manifest["chapters"][0]
+    samples = decode_pcm(rendered.folder / first["file"], RATE).astype(float)
+    (a0, b0, _), (a1, _, _) = first["cues"][0], first["cues"][1]
+    gap = samples[int((b0 + 60) * RATE / 1000):int((a1 - 60) * RATE / 1000)]
+    assert (a1 - b0) >= 800  # the title's pause (heading_ms = 900)
+    assert abs(gap).max() < 300  # silence, not speech
+
+
+def test_second_render_synthesizes_nothing_and_keeps_files(rendered: RenderResult) -> None:
+    folder = rendered.folder
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.glob("*.mp3")}
+    again = render(EXAMPLE, load_config(None), load_profile("default"), "local", folder.parent)
+    assert again.synth.synthesized == 0 and again.synth.cached == again.synth.unique
+    assert not any(c.rebuilt for c in again.produced.chapters) and not again.produced.episode.rebuilt
+    after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.glob("*.mp3")}
+    assert after == before
+
+
+def test_unsafe_title_gives_a_safe_folder(tmp_path: Path) -> None:
+    article = tmp_path / "a.md"
+    article.write_text("---\ntitle: ../../etc/passwd\n---\n\n短短一句话。\n", encoding="utf-8")
+    result = render(article, load_config(None), load_profile("default"), "local", tmp_path / "out")
+    assert result.folder.parent == tmp_path / "out"
+    assert ".." not in result.folder.name and "/" not in result.folder.name
+    shutil.rmtree(tmp_path / "out")
