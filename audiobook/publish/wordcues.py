@@ -84,7 +84,9 @@ def display_times(text: str, spoken: str, boundaries: Sequence[Boundary], origin
         elif op == "replace":  # a rewritten stretch: its time shared out over the display chars
             t0 = spoken_start[j1]
             t1 = spoken_start[j2] if j2 < n else span_ms[1]
-            w = weights[i1:i2] if weights[i1:i2].any() else np.ones(i2 - i1)
+            # symbols rewritten into words (% → 百分之) are said too: every visible char counts
+            w = np.array([0.0 if c.isspace() else max(weights[i1 + k], 1.0) for k, c in enumerate(text[i1:i2])])
+            w = w if w.any() else np.ones(i2 - i1)
             out[i1:i2] = t0 + (t1 - t0) * (np.cumsum(w) - w) / w.sum()
         elif op == "delete":  # only in the display (spaces, marks): said with what follows
             out[i1:i2] = spoken_start[j1] if j1 < n else span_ms[1]
