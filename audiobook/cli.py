@@ -234,9 +234,10 @@ def version() -> None:
 
 
 def main() -> None:
-    """Console-script entry point: the one place that turns errors into messages."""
+    """Console-script entry point: the one place that turns our errors into a one-line message.
+    Usage errors (unknown option, missing argument) are typer's own, printed with the usage."""
     try:
-        app(standalone_mode=False)
+        app()
     except AudiobookError as exc:
         if _state["verbose"]:
             err_console.print_exception()
@@ -245,14 +246,3 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted; finished work is kept in the cache")
         sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise

@@ -9,19 +9,29 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .errors import PublishError
+
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temp path next to `path`; on success it is renamed over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Yield a temp path next to `path`; on success it is renamed over `path`.
+    OS errors (a read-only folder, a file where a folder should be, a full disk) become
+    PublishError naming the path, here, for every file the project writes."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise PublishError(f"cannot write {path} ({exc.strerror}); choose a writable output folder") from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_path, path)
+        try:
+            with open(tmp_path, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp_path, path)
+        except OSError as exc:
+            raise PublishError(f"cannot write {path} ({exc.strerror}); check the disk and folder") from exc
     finally:
         tmp_path.unlink(missing_ok=True)
 

@@ -9,16 +9,19 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import LockedError
+from .errors import LockedError, PublishError
 
 LOCK_FILE = ".render.lock"
 
 
 @contextlib.contextmanager
 def article_lock(folder: Path) -> Iterator[None]:
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise PublishError(f"cannot write to {folder} ({exc.strerror}); choose a writable output folder") from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

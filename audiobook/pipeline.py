@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cache import SegmentCache
 from .changes import ChangeSummary, summarize_changes
@@ -19,12 +19,14 @@ from .fsutil import atomic_write_bytes, atomic_write_text
 from .lock import article_lock
 from .models import Document, Script
 from .plan import make_script
-from .produce import AudioSettings, ProduceResult, produce
 from .publish import EpisodeTags, generate_cover, load_cover, slugify
 from .synthesize import Progress, SynthStats, script_keys, synthesize_script
 from .text.ingest import ingest
 from .text.normalize import Normalizer, load_lexicon
 from .tts.select import EngineChoice, choose_engine, engine_version, open_engine, voice_for
+
+if TYPE_CHECKING:  # the audio stack (scipy) loads only when audio is made: a dry run stays quick
+    from .produce import ProduceResult
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ def plan_article(path: Path, config: Config, profile: VoiceProfile, engine: str)
 def render(path: Path, config: Config, profile: VoiceProfile, engine_request: str,
            output_root: Path | None = None, progress: Progress | None = None,
            on_stage: Callable[[str], None] | None = None) -> RenderResult:
+    from .produce import AudioSettings, produce
+
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 

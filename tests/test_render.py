@@ -115,7 +115,7 @@ def test_pauses_are_silence_between_sentences(rendered: RenderResult) -> None:
     manifest = json.loads((rendered.folder / "render.json").read_text())
     first = manifest["chapters"][0]
     samples = decode_pcm(rendered.folder / first["file"], RATE).astype(float)
-    (a0, b0, _), (a1, _, _) = first["cues"][0], first["cues"][1]
+    (_, b0, _), (a1, _, _) = first["cues"][0], first["cues"][1]
     gap = samples[int((b0 + 60) * RATE / 1000):int((a1 - 60) * RATE / 1000)]
     assert (a1 - b0) >= 800  # the title's pause (heading_ms = 900)
     assert abs(gap).max() < 300  # silence, not speech
