@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +39,11 @@ from .publish import (
     write_srt,
     write_vtt,
 )
+from .publish.wordcues import word_cues
 
 log = logging.getLogger(__name__)
 
-ASSEMBLY_VERSION = 1  # bump when assembly/mastering changes the audio
+ASSEMBLY_VERSION = 2  # bump when assembly/mastering changes the audio
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ class ChapterOut:
     audio_fingerprint: str
     fingerprint: str
     keys: list[str]
-    cues: list[list[Any]]  # [start_ms, end_ms, text] per sentence, chapter time
+    cues: list[list[Any]]  # [start_ms, end_ms, text] per sentence, chapter time (the manifest's record)
+    captions: list[list[Any]]  # [start_ms, end_ms, text] per caption cue (long sentences split at words)
     lufs: float
     true_peak_dbtp: float
     rebuilt: bool = False
@@ -94,6 +96,12 @@ class ProduceResult:
     chapters: list[ChapterOut]
     episode: EpisodeOut
     timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def _restore(cls: type, recorded: dict[str, Any]) -> Any:
+    """A kept output, as render.json recorded it (fingerprint checks guarantee the fields)."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in recorded.items() if k in names and k != "rebuilt"}, rebuilt=False)
 
 
 def _digest(obj: Any) -> str:
@@ -126,21 +134,26 @@ def _unchanged(folder: Path, previous: dict[str, Any] | None, fingerprint: str) 
 
 
 def _master_chapter(chapter: Chapter, keys: list[str], cache: SegmentCache, settings: AudioSettings,
-                    audio_fp: str) -> tuple[np.ndarray, list[list[Any]]]:
-    """Mastered int16 PCM for a chapter (from the chapter-PCM cache when possible) and its cues."""
-    pieces = []
+                    audio_fp: str) -> tuple[np.ndarray, list[list[Any]], list[list[Any]]]:
+    """Mastered int16 PCM for a chapter, its sentence cues and its word-timed caption cues."""
+    pieces, syntheses = [], []
     for sentence, key in zip(chapter.sentences, keys, strict=True):
         synthesis = cache.get(key)
         if synthesis is None:
             raise AudioError(f"segment for {sentence.text[:30]!r} is missing from the cache; render again")
+        syntheses.append(synthesis)
         pieces.append(Piece(synthesis.samples, synthesis.sample_rate, sentence.pause_after_ms))
     assembled = assemble_chapter(pieces)
     pcm, stats = master(assembled.samples, WORK_RATE, settings.loudness_lufs, settings.true_peak_dbtp,
                         settings.bitrate_kbps)
     log.debug("chapter %d mastered: %s", chapter.index, stats)
     cues = [[round(a), round(b), s.text] for (a, b), s in zip(assembled.spans_ms, chapter.sentences, strict=True)]
+    captions = [[c.start_ms, c.end_ms, c.text]
+                for s, synthesis, origin, span in zip(chapter.sentences, syntheses, assembled.origins_ms,
+                                                      assembled.spans_ms, strict=True)
+                for c in word_cues(s.text, s.spoken, synthesis.boundaries, origin, span)]
     save_pcm(_pcm_path(audio_fp), pcm)
-    return pcm, cues
+    return pcm, cues, captions
 
 
 def _cached_pcm(audio_fp: str) -> Path | None:
@@ -148,8 +161,8 @@ def _cached_pcm(audio_fp: str) -> Path | None:
     return path if path.exists() else None
 
 
-def _write_captions(folder: Path, stem: str, cues: list[list[Any]], offset_ms: int = 0) -> tuple[str, str]:
-    items = [Cue(int(a) + offset_ms, int(b) + offset_ms, text) for a, b, text in cues]
+def _write_captions(folder: Path, stem: str, cues: list[list[Any]]) -> tuple[str, str]:
+    items = [Cue(int(a), int(b), text) for a, b, text in cues]
     write_vtt(folder / f"{stem}.vtt", items)
     write_srt(folder / f"{stem}.srt", items)
     return f"{stem}.vtt", f"{stem}.srt"
@@ -193,22 +206,22 @@ def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Pa
     chapter, prev, file = job.chapter, job.prev, f"{job.stem}.mp3"
     pcm_path = _cached_pcm(job.audio_fp)
     if prev and pcm_path is not None and _unchanged(folder, prev, job.fingerprint):
-        return ChapterOut(**{**prev, "rebuilt": False})
+        return _restore(ChapterOut, prev)
     if on_stage:
         on_stage(f"chapter {chapter.index}/{total}: assembling")
-    if pcm_path is not None and prev and prev.get("audio_fingerprint") == job.audio_fp:
-        pcm, cues = np.fromfile(pcm_path, dtype="<i2"), prev["cues"]  # only tags changed
+    if pcm_path is not None and prev and prev.get("audio_fingerprint") == job.audio_fp and "captions" in prev:
+        pcm, cues, captions = np.fromfile(pcm_path, dtype="<i2"), prev["cues"], prev["captions"]  # only tags changed
     else:
-        pcm, cues = _master_chapter(chapter, job.keys, cache, settings, job.audio_fp)
+        pcm, cues, captions = _master_chapter(chapter, job.keys, cache, settings, job.audio_fp)
     path = folder / file
     with atomic_path(path) as tmp:
         encode_mp3_file([pcm], WORK_RATE, settings.bitrate_kbps, tmp)
         write_chapter_tags(tmp, tags, chapter.index, total, chapter.title, job.lyrics)
-    vtt, srt = _write_captions(folder, job.stem, cues)
+    vtt, srt = _write_captions(folder, job.stem, captions)
     lufs, peak = measure_file(path)
     duration_ms = round(1000 * len(pcm) / WORK_RATE)
     return ChapterOut(chapter.index, chapter.title, file, path.stat().st_size, file_sha256(path), duration_ms,
-                      0, duration_ms, vtt, srt, job.audio_fp, job.fingerprint, job.keys, cues,
+                      0, duration_ms, vtt, srt, job.audio_fp, job.fingerprint, job.keys, cues, captions,
                       round(lufs, 2), round(peak, 2), rebuilt=True)
 
 
@@ -233,7 +246,7 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
         start = out.end_ms
     pcm_paths = [_pcm_path(j.audio_fp) for j in jobs]
     if episode_kept:
-        episode = EpisodeOut(**{**prev_episode, "rebuilt": False})  # type: ignore[arg-type]
+        episode = _restore(EpisodeOut, prev_episode)  # type: ignore[arg-type]
     else:
         episode = _produce_episode(script, outs, pcm_paths, folder, slug, tags, settings, episode_fp, on_stage)
     return ProduceResult(outs, episode)
@@ -252,8 +265,8 @@ def _produce_episode(script: Script, chapters: list[ChapterOut], pcm_paths: list
     with atomic_path(path) as tmp:
         encode_mp3_file(iter_pcm(pcm_paths), WORK_RATE, settings.bitrate_kbps, tmp)
         write_episode_tags(tmp, tags, script.title, marks, lyrics)
-    cues = [[a + c.start_ms, b + c.start_ms, text] for c in chapters for a, b, text in c.cues]
-    vtt, srt = _write_captions(folder, slug, cues)
+    captions = [[a + c.start_ms, b + c.start_ms, text] for c in chapters for a, b, text in c.captions]
+    vtt, srt = _write_captions(folder, slug, captions)
     chapters_json = f"{slug}.chapters.json"
     write_chapters_json(folder / chapters_json, marks, title=script.title)
     lufs, peak = measure_file(path)
