@@ -84,10 +84,26 @@ def test_word_boundaries_follow_the_words(engine: LocalEngine) -> None:
     assert ends[-1] <= result.duration_ms
 
 
-def test_speed_follows_the_voice_rate(engine: LocalEngine) -> None:
+@pytest.mark.parametrize(
+    ("rate", "low", "high"),
+    [
+        pytest.param("+20%", 0.75, 0.9, id="faster-is-shorter"),
+        pytest.param("-20%", 1.15, 1.35, id="slower-is-longer"),
+    ],
+)
+def test_speed_follows_the_voice_rate(engine: LocalEngine, rate: str, low: float, high: float) -> None:
     normal = synth(engine, SENTENCE)
-    faster = synth(engine, SENTENCE, Voice(engine="local", name="baker", rate="+25%"))
-    assert faster.duration_ms < 0.9 * normal.duration_ms
+    changed = synth(engine, SENTENCE, Voice(engine="local", name="baker", rate=rate))
+    # Speech scales by 1/rate; the inserted pauses between clauses do not.
+    assert low * normal.duration_ms < changed.duration_ms < high * normal.duration_ms
+
+
+def test_rate_above_one_speaks_faster() -> None:
+    models = litert_model.BakerModels()
+    normal = local.synthesize_text(models, "今天天氣很好。")
+    double = local.synthesize_text(models, "今天天氣很好。", rate=2.0)
+    assert 0.4 * normal.duration_ms < double.duration_ms < 0.65 * normal.duration_ms
+    assert local.speaking_rate(Voice(engine="local", name="baker", rate="+20%")) == pytest.approx(1.2)
 
 
 def test_nothing_speakable_is_short_silence(engine: LocalEngine) -> None:
@@ -124,10 +140,10 @@ def test_failures_are_collected_after_the_others(
 ) -> None:
     real = local.synthesize_text
 
-    def flaky(models: litert_model.BakerModels, text: str, speed: float = 1.0) -> Synthesis:
+    def flaky(models: litert_model.BakerModels, text: str, rate: float = 1.0) -> Synthesis:
         if "壞" in text:
             raise EngineError("model failed")
-        return real(models, text, speed)
+        return real(models, text, rate)
 
     monkeypatch.setattr(local, "synthesize_text", flaky)
     single = LocalEngine(workers=1)  # in-process, so the patch applies
