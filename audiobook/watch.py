@@ -4,7 +4,8 @@ Saves are noticed with watchfiles (the articles' folders, not recursively, so th
 own writes are not events) and debounced. What decides a re-render is the file's content: each
 article's digest is remembered when its render starts, and after every batch of events (and after
 every render, in case the file was saved again meanwhile) an article whose content differs is
-rendered again. A save that changes nothing costs nothing; a save during a render is not lost.
+rendered again (also once a second without events, as a safety net). A save that changes nothing
+costs nothing; a save during a render is not lost.
 An AudiobookError (a bad article, a bad config while it is being edited, a locked folder) is
 reported and the watch goes on; Ctrl-C (KeyboardInterrupt) ends it.
 """
@@ -26,6 +27,7 @@ from .errors import AudiobookError, InputError
 log = logging.getLogger(__name__)
 
 DEBOUNCE_MS = 500
+POLL_MS = 1000  # digest check without events
 
 
 class StopEvent(Protocol):
@@ -116,7 +118,10 @@ def watch_articles(articles: Sequence[Path], render_one: Callable[[Path], Any],
     def relevant(_change: watchfiles.Change, path: str) -> bool:
         return Path(path).resolve() in watched  # editors save via temp file + rename: watch folders
 
+    # Also wake up every second without events: a save between the first render and the watcher's
+    # start, or one a platform's watcher drops, is still caught by the digest comparison.
     for changes in watchfiles.watch(*folders, watch_filter=relevant, debounce=debounce_ms, step=100,
-                                    stop_event=stop_event, recursive=False, raise_interrupt=True):
+                                    stop_event=stop_event, recursive=False, raise_interrupt=True,
+                                    rust_timeout=POLL_MS, yield_on_timeout=True):
         log.debug("changes: %s", changes)
         watcher.catch_up()

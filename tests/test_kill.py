@@ -1,0 +1,115 @@
+"""Crash safety, end to end in subprocesses: a render SIGKILLed mid-synthesis loses only what was
+in flight (the re-run asks the service for nothing that was already cached, and reads nothing
+corrupt), and a second render of the same article while one runs exits 1 with a clear message.
+The edge engine talks to the in-process fake, slowed down so the kill lands mid-synthesis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from audiobook.cache import SegmentCache
+from audiobook.config import Config, load_profile
+from audiobook.lock import LOCK_FILE
+from audiobook.pipeline import plan_article
+from audiobook.publish import slugify
+from audiobook.synthesize import script_keys
+from audiobook.tts.fakeserver import FakeEdgeService, Faults, running_fake
+from audiobook.tts.select import engine_version, voice_for
+from tests.conftest import PROJECT
+from tests.test_incremental import quick_speech, use_fake
+
+TITLE = "断电测试"
+SENTENCES = [f"这是第{n}句，讲的是编号为{n}的小事。" for n in range(1, 31)]
+
+
+def article_text() -> str:
+    body = "\n\n".join("".join(SENTENCES[i:i + 5]) for i in range(0, len(SENTENCES), 5))
+    return f"---\ntitle: {TITLE}\n---\n\n# {TITLE}\n\n{body}\n"
+
+
+@pytest.fixture
+def slow_fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeEdgeService]:
+    monkeypatch.setenv("AUDIOBOOK_CACHE_DIR", str(tmp_path / "cache"))  # this test's own cache
+    with running_fake(speech=quick_speech, faults=Faults(latency_s=0.3)) as fake:
+        yield use_fake(fake, monkeypatch)
+
+
+def start_render(article: Path, out: Path, config: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "audiobook", "render", str(article), "--engine", "edge",
+                             "--output", str(out), "--config", str(config)],
+                            cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if proc.poll() is not None:
+            raise AssertionError(f"render ended early (rc {proc.returncode}): {proc.communicate()}")
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the render")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
+    article = tmp_path / "article.md"
+    article.write_text(article_text(), encoding="utf-8")
+    config = tmp_path / "audiobook.toml"
+    config.write_text("[edge]\nconcurrency = 2\n", encoding="utf-8")  # slow: ~15 rounds of 0.3 s
+    return article, tmp_path / "out", config
+
+
+def test_killed_render_resumes_without_repeating_work(slow_fake: FakeEdgeService,
+                                                      setup: tuple[Path, Path, Path]) -> None:
+    article, out, config = setup
+    profile = load_profile()
+    script = plan_article(article, Config(), profile, "edge")
+    keys = script_keys(script, "edge", engine_version("edge"), voice_for("edge", profile))
+    spoken_of = {k: s.spoken for ch, ks in zip(script.chapters, keys, strict=True)
+                 for s, k in zip(ch.sentences, ks, strict=True)}
+    cache = SegmentCache()
+
+    run1 = start_render(article, out, config)
+    wait_for(lambda: len(list(cache.keys())) >= 6, run1)
+    run1.send_signal(signal.SIGKILL)
+    run1.communicate(timeout=10)
+    cached = set(cache.keys())
+    assert 6 <= len(cached) < len(spoken_of), "the kill should land mid-synthesis"
+    assert all(cache.get(k) is not None for k in cached)  # every entry on disk is whole
+    cached_texts = {spoken_of[k] for k in cached}
+    sent = len(slow_fake.requests)
+
+    run2 = start_render(article, out, config)
+    stdout, stderr = run2.communicate(timeout=120)
+    assert run2.returncode == 0, stderr
+    requested = {r.text for r in slow_fake.requests[sent:]}
+    assert requested & cached_texts == set()
+    assert requested == set(spoken_of.values()) - cached_texts
+    assert f"{len(spoken_of) - len(cached)} synthesized" in stdout
+
+
+def test_second_render_of_same_article_is_refused(slow_fake: FakeEdgeService,
+                                                  setup: tuple[Path, Path, Path]) -> None:
+    article, out, config = setup
+    lock = out / slugify(TITLE) / LOCK_FILE
+    first = start_render(article, out, config)
+    try:
+        wait_for(lambda: lock.exists() and lock.read_text() == str(first.pid), first)
+        second = start_render(article, out, config)
+        _, stderr = second.communicate(timeout=60)
+        assert first.poll() is None, "the first render should still be running"
+        assert second.returncode == 1
+        assert f"another render of {slugify(TITLE)} is running (pid {first.pid})" in stderr
+        assert "Traceback" not in stderr
+    finally:
+        if first.poll() is None:
+            os.kill(first.pid, signal.SIGKILL)
+        first.communicate(timeout=10)
