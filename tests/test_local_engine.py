@@ -176,3 +176,26 @@ def test_patch_removes_both_dropout_blocks() -> None:
     assert removed == 2
     assert b"FlexRandomUniform" in source
     assert len(patched) < len(source)
+
+
+def test_vocoder_patch_keeps_the_audio_byte_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ai_edge_litert.interpreter import Interpreter
+
+    monkeypatch.setenv(paths.ENV_CACHE_DIR, str(tmp_path))
+    source = litert_model.asset_dir() / litert_model.VOCODER_FILE
+    patched, rewritten = litert_model.patch_dilated_convs(source.read_bytes())
+    assert rewritten == 9
+    assert len(patched) < source.stat().st_size  # the shape arithmetic is gone
+    mel = np.random.default_rng(0).normal(size=(1, 37, 80)).astype(np.float32)  # 37: not a multiple of 3 or 9
+
+    def vocode(**model: object) -> bytes:
+        it = Interpreter(num_threads=1, **model)  # type: ignore[arg-type]
+        index = it.get_input_details()[0]["index"]
+        it.resize_tensor_input(index, list(mel.shape))
+        it.allocate_tensors()
+        it.set_tensor(index, mel)
+        it.invoke()
+        return it.get_tensor(it.get_output_details()[0]["index"]).tobytes()
+
+    assert vocode(model_content=patched) == vocode(model_path=str(source))
+    assert litert_model.patched_vocoder_model().read_bytes() == patched

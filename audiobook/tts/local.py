@@ -98,12 +98,12 @@ def render_utterances(
     return Synthesis(samples, SAMPLE_RATE, boundaries)
 
 
-def _init_worker(acoustic_path: Path) -> None:
+def _init_worker(acoustic_path: Path, vocoder_path: Path) -> None:
     global _worker_models, _worker_error
     # Ctrl-C is the parent's to handle: it cancels pending work and shuts the pool down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        _worker_models = litert_model.BakerModels(acoustic_path)
+        _worker_models = litert_model.BakerModels(acoustic_path, vocoder_path)
     except EngineError as exc:  # raised again per task, so the parent sees why (not BrokenProcessPool)
         _worker_error = exc
 
@@ -147,7 +147,7 @@ class LocalEngine:
         self.version = engine_version()
         # Patch once here rather than racing in every worker; workers get the path, since a
         # forkserver started earlier would not see a later AUDIOBOOK_CACHE_DIR.
-        self._acoustic_path = litert_model.patched_acoustic_model()
+        self._model_paths = (litert_model.patched_acoustic_model(), litert_model.patched_vocoder_model())
         self.workers = workers or min(2, os.cpu_count() or 1)
         self.in_process_max = in_process_max
         self._models: litert_model.BakerModels | None = None
@@ -206,7 +206,7 @@ class LocalEngine:
 
     def _in_process_models(self) -> litert_model.BakerModels:
         if self._models is None:
-            self._models = litert_model.BakerModels(self._acoustic_path)
+            self._models = litert_model.BakerModels(*self._model_paths)
         return self._models
 
     def _start_pool(self) -> cf.ProcessPoolExecutor:
@@ -221,7 +221,7 @@ class LocalEngine:
                 max_workers=self.workers,
                 mp_context=context,
                 initializer=_init_worker,
-                initargs=(self._acoustic_path,),
+                initargs=self._model_paths,
             )
             for _ in range(self.workers):
                 self._pool.submit(_worker_ready)
