@@ -37,7 +37,7 @@ class StopEvent(Protocol):
 @dataclass
 class Rendered:
     article: Path
-    reason: str  # "first render" | "saved" | "settings changed"
+    reason: str  # "start" | "saved" | "settings changed"
     result: Any | None  # what render_one returned (None on error)
     error: AudiobookError | None
     elapsed_s: float
@@ -109,7 +109,7 @@ def watch_articles(articles: Sequence[Path], render_one: Callable[[Path], Any],
         raise InputError(f"{missing[0]}: no such file; check the path")
     watcher = _Watcher(articles, settings, render_one, on_rendered)
     for article in watcher.articles:
-        watcher.render(article, "first render")
+        watcher.render(article, "start")
     watched = watcher.watched_paths()
     folders = sorted({p.parent for p in watched})
     if on_ready:

@@ -77,8 +77,9 @@ def test_renders_on_save_survives_errors_and_skips_no_op_saves(tmp_path: Path) -
     b.write_text("bee", encoding="utf-8")
     loop = Loop([a, b])
     try:
-        first = {loop.next().article.name: "first render", loop.next().article.name: "first render"}
-        assert first == {"a.md": "first render", "b.md": "first render"}
+        first = [loop.next(), loop.next()]
+        assert {(e.article.name, e.reason, e.result) for e in first} == {("a.md", "start", "one"),
+                                                                         ("b.md", "start", "bee")}
 
         save(a, "two")
         event = loop.next()
@@ -177,7 +178,7 @@ def test_watch_command(quick_fake: FakeEdgeService, tmp_path: Path) -> None:
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = Lines(proc.stdout), Lines(proc.stderr)
     try:
-        out.wait_for(lambda line: line.startswith("story.md (first render): first render:"))
+        out.wait_for(lambda line: line.startswith("story.md (start): first render:"))
         out.wait_for(lambda line: line.startswith("watching"))
 
         save(article, article_text(edited(1, 0, 1, "我们一起去河边散步。")))
