@@ -38,7 +38,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+        try:
+            tmp.write_bytes(data)
+        except OSError as exc:  # a full disk
+            raise PublishError(f"cannot write {path} ({exc.strerror}); check the disk and folder") from exc
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -23,7 +23,15 @@ from .publish import EpisodeTags, generate_cover, load_cover, slugify
 from .synthesize import Progress, SynthStats, script_keys, synthesize_script
 from .text.ingest import ingest
 from .text.normalize import Normalizer, load_lexicon
-from .tts.select import EngineChoice, choose_engine, engine_version, open_engine, voice_for
+from .tts.select import (
+    EngineChoice,
+    choose_engine,
+    describe_voices,
+    engine_version,
+    open_engine,
+    quote_voice_for,
+    voice_for,
+)
 
 if TYPE_CHECKING:  # the audio stack (scipy) loads only when audio is made: a dry run stays quick
     from .produce import ProduceResult
@@ -54,7 +62,8 @@ def make_plan(document: Document, profile: VoiceProfile, engine: str) -> Script:
         result = normalizer.spoken(text)
         return result.text, result.lexicon_hits
 
-    return make_script(document, profile.pauses, spoken, engine)
+    split_quotes = quote_voice_for(engine, profile) is not None  # quotations get units of their own
+    return make_script(document, profile.pauses, spoken, engine, split_quotes=split_quotes)
 
 
 def plan_article(path: Path, config: Config, profile: VoiceProfile, engine: str) -> Script:
@@ -86,10 +95,12 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
     folder = root / slug
     with article_lock(folder):
         previous = read_previous(folder)
-        voice = voice_for(choice.name, profile)
-        keys = script_keys(script, choice.name, engine_version(choice.name), voice)
+        voice, quote_voice = voice_for(choice.name, profile), quote_voice_for(choice.name, profile)
+        keys = script_keys(script, choice.name, engine_version(choice.name), voice, quote_voice)
         cache = SegmentCache()
-        synth = synthesize_script(script, keys, lambda: open_engine(choice.name, config), voice, cache, progress)
+        synth = synthesize_script(script, keys, lambda: open_engine(choice.name, config), voice, cache, progress,
+                                  quote_voice)
+        voices = describe_voices(voice, quote_voice)
         lap("synthesize")
 
         cover = resolve_cover(document, config, path)
@@ -97,14 +108,15 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
             atomic_write_bytes(folder / COVER_FILE, cover)
         tags = EpisodeTags(album=script.title, artist=script.author or config.show.author, date=script.date,
                            language=script.language, cover=cover, cover_mime="image/jpeg",
-                           comment=f"narrated by the {choice.name} engine (voice {voice.name})")
+                           # not the engine's reason: it can vary per run, and tags are part of the fingerprint
+                           comment=f"narrated by the {choice.name} engine, voice {voices}")
         settings = AudioSettings(config.render.loudness_lufs, config.render.true_peak_dbtp, config.render.bitrate_kbps)
         produced = produce(script, keys, cache, folder, slug, tags, settings, previous, on_stage)
         lap("assemble_publish")
 
         changes = summarize_changes(previous, script, keys, synth.synthesized, synth.cached, produced.chapters,
                                     produced.episode.rebuilt, sum(timings.values()))
-        write_render_json(folder, previous, document, script, slug, choice, voice.name, synth, produced, timings,
+        write_render_json(folder, previous, document, script, slug, choice, voices, synth, produced, timings,
                           changes)
     feed = _update_feed(root, config)
     lap("feed")

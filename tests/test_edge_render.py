@@ -27,7 +27,6 @@ from audiobook.pipeline import RenderResult, render
 from audiobook.plan import make_script
 from audiobook.synthesize import script_keys, synthesize_script
 from audiobook.text.ingest import ingest
-from audiobook.tts import edge
 from audiobook.tts.base import SynthRequest, Voice
 from audiobook.tts.edge import EdgeEngine
 from audiobook.tts.fakeserver import SAMPLE_RATE, FakeEdgeService, Fault, Faults, Speech, running_fake
@@ -108,10 +107,6 @@ def brisk_fake(edge_client_env: None) -> Iterator[FakeEdgeService]:
 @needs_sample
 def test_sample_under_faults_sounds_exactly_like_a_clean_render(
         brisk_fake: FakeEdgeService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # edge.py accepts audio ending up to BOUNDARY_SLACK_MS before the last word ends, so a drop in
-    # the last word of a short sentence slips through (test_a_cut_in_the_last_word_is_caught
-    # below); until that is tightened, this test runs with the tighter check.
-    monkeypatch.setattr(edge, "BOUNDARY_SLACK_MS", 0.0)
     fake, profile = brisk_fake, load_profile("default")
     monkeypatch.setenv("AUDIOBOOK_CACHE_DIR", str(tmp_path / "cache-clean"))
     clean = render(SAMPLE, edge_config(fake, tmp_path), profile, "edge", tmp_path / "clean")
@@ -141,8 +136,6 @@ def test_sample_under_faults_sounds_exactly_like_a_clean_render(
     assert [c.sha256 for c in faulty.produced.chapters] == [c.sha256 for c in clean.produced.chapters]
 
 
-@pytest.mark.xfail(strict=True, reason="edge.py BOUNDARY_SLACK_MS = 250 accepts audio cut inside the last word "
-                                       "of a short sentence (found by the sample fault test); tighten it")
 def test_a_cut_in_the_last_word_is_caught(fake_edge: FakeEdgeService) -> None:
     # The fake's local voice says 開源至上 in 984 ms, the last word 至上 ending at 821 ms; cut at
     # half the MP3 bytes the client keeps 624 ms, and 821 - 624 < 250 ms of slack.

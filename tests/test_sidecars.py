@@ -123,7 +123,7 @@ def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
 def test_unwritable_destination_is_a_publish_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x", "utf-8")
-    with pytest.raises(PublishError, match="could not write"):
+    with pytest.raises(PublishError, match="cannot write"):
         write_srt(blocker / "sub" / "ep.srt", [Cue(0, 1000, "x")])
 
 

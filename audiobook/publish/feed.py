@@ -51,10 +51,7 @@ def build_feed(output_root: Path, config: Config, base_url: str | None = None) -
     `base_url` overrides `[show] base_url`, e.g. the address `audiobook serve` listens on."""
     xml = feed_xml(output_root, config, base_url)
     path = output_root / config.feed.file
-    try:
-        atomic_write_bytes(path, xml)
-    except OSError as exc:
-        raise PublishError(f"could not write {path}: {exc.strerror or exc}; check the output folder") from exc
+    atomic_write_bytes(path, xml)  # OS errors become PublishError there
     return path
 
 

@@ -10,7 +10,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import PublishError
 from ..fsutil import atomic_write_text
 from .linebreak import CLAUSE_END, break_lines, display_width
 from .tags import ChapterMark
@@ -116,8 +115,4 @@ def _timestamp(ms: int, separator: str) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    try:
-        atomic_write_text(path, text)
-    except OSError as exc:
-        raise PublishError(f"could not write {path}: {exc.strerror or exc}; check the output folder "
-                           "and free disk space") from exc
+    atomic_write_text(path, text)  # OS errors become PublishError there

@@ -52,7 +52,10 @@ SILENCE_MS = 200  # what an unspeakable unit becomes (like the local engine); it
 # Truncation check. The slowest plausible reading of a unit (CJK character, digit, Latin word) at
 # rate +0%: the local voice takes ~200 ms per CJK character, Edge's Mandarin voices 200-250 ms.
 MIN_MS_PER_UNIT = 80.0
-BOUNDARY_SLACK_MS = 250.0  # audio may end this much before the last word boundary ends
+# The audio must reach the end of the last word boundary. No slack: the service's audio carries
+# trailing silence after the last word, and a 250 ms slack let a drop inside a short sentence's
+# last word through (found by the fault test on the sample).
+BOUNDARY_SLACK_MS = 0.0
 RETRY_STATUSES = {403, 408, 429, 500, 502, 503, 504}
 TICKS_PER_MS = 10_000
 
