@@ -6,6 +6,7 @@ service (its request log counts synthesis requests); local is counted through re
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -76,6 +77,23 @@ def feed_entry(root: Path) -> tuple[str, str, int]:
 def changes(result: RenderResult) -> ChangeSummary:
     assert result.changes is not None
     return result.changes
+
+
+def use_own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A segment cache of the test's own, so counts don't depend on what other tests cached; the
+    session's patched voice model is shared through a symlink."""
+    shared = Path(os.environ["AUDIOBOOK_CACHE_DIR"]) / "models"
+    shared.mkdir(parents=True, exist_ok=True)
+    own = tmp_path / "cache"
+    own.mkdir()
+    (own / "models").symlink_to(shared, target_is_directory=True)
+    monkeypatch.setenv("AUDIOBOOK_CACHE_DIR", str(own))
+    return own
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(_isolated_cache: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    return use_own_cache(monkeypatch, tmp_path)
 
 
 def use_fake(fake: FakeEdgeService, monkeypatch: pytest.MonkeyPatch) -> FakeEdgeService:

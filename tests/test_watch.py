@@ -19,7 +19,7 @@ import pytest
 from audiobook.errors import InputError
 from audiobook.tts.fakeserver import FakeEdgeService, running_fake
 from audiobook.watch import Rendered, watch_articles
-from tests.test_incremental import CHAPTERS, article_text, edited, quick_speech, use_fake
+from tests.test_incremental import CHAPTERS, article_text, edited, quick_speech, use_fake, use_own_cache
 
 TIMEOUT_S = 30.0
 
@@ -138,7 +138,8 @@ def test_missing_article_is_an_error(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def quick_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEdgeService]:
+def quick_fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeEdgeService]:
+    use_own_cache(monkeypatch, tmp_path)
     with running_fake(speech=quick_speech) as fake:
         yield use_fake(fake, monkeypatch)
 
