@@ -17,7 +17,7 @@ edit   Per scale in --scales (default 1,4): cold render of the sample's body rep
        times (every copy's sentences and chapter headings made distinct with "（第N遍）"), then the
        first paragraph of chapter 3 changed by one word and re-rendered. Target: the re-render takes
        <= 10 % of the cold render, and the fraction shrinks as the article grows. The 16x article
-       (about 16 cold renders of the sample, ~25 min on 2 cores) is
+       (~16 cold renders of the sample: ~35 CPU-minutes, 20-60 min of wall time on 2 cores) is
            uv run python scripts/bench.py edit --scales 1,16
 edge   EdgeEngine against the in-process fake Edge service answering after --latency (0.3 s) per
        request: the sample's sentences at concurrency 1 vs the default cap (target >= 6x faster),
@@ -417,6 +417,11 @@ def _verdict(ok: bool) -> str:
     return "[green]ok[/]" if ok else "[red]missed[/]"
 
 
+def _rebuilt(chapters: list[int], total: int) -> str:
+    named = ", ".join(map(str, chapters)) if len(chapters) <= 3 else str(len(chapters))
+    return f"ch. {named} of {total}"
+
+
 def print_tables(results: dict[str, dict[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -462,7 +467,7 @@ def print_tables(results: dict[str, dict[str, Any]]) -> None:
                 f"{s['cold_wall_s']:.0f} s ({s['cold_cpu_s']:.0f} s)",
                 f"{s['edit_wall_s']:.1f} s ({s['edit_cpu_s']:.1f} s)",
                 f"{s['edit_fraction']:.1%} ({s['edit_cpu_fraction']:.1%})",
-                str(s["synthesized"]), f"ch. {', '.join(map(str, s['chapters_rebuilt']))} of {s['chapters']}"
+                str(s["synthesized"]), _rebuilt(s['chapters_rebuilt'], s['chapters'])
                 + (" + episode" if s["episode_rebuilt"] else ""),
                 _verdict(s["edit_fraction"] <= TARGET_EDIT_FRACTION)] for s in r["scales"]])
     if "edge" in results:
