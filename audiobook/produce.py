@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
@@ -20,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from .audio.assemble import WORK_RATE, Piece, assemble_chapter, iter_pcm, save_pcm
+from .audio.assemble import WORK_RATE, Piece, assemble_chapter, save_pcm
 from .audio.ffmpeg import encode_mp3_file
 from .audio.loudness import master, measure_file
+from .audio.mp3join import join_mp3
 from .cache import SegmentCache
 from .errors import AudioError
 from .fsutil import atomic_path
@@ -86,8 +88,10 @@ class EpisodeOut:
     srt: str
     chapters_json: str
     fingerprint: str
-    lufs: float
+    lufs: float  # derived from the chapters (the episode is their frames, joined)
     true_peak_dbtp: float
+    chapter_starts: list[int]  # first sample of each chapter in the decoded episode
+    samples: int  # decoded length
     rebuilt: bool = False
 
 
@@ -230,45 +234,53 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
             on_stage: ChapterProgress | None = None) -> ProduceResult:
     folder.mkdir(parents=True, exist_ok=True)
     jobs = _plan_jobs(script, keys, tags, settings, previous)
-    episode_fp = _digest({"chapters": [[j.audio_fp, j.chapter.title] for j in jobs],
-                          "tags": {**asdict(tags), "cover": hashlib.sha256(tags.cover or b"").hexdigest()},
-                          "settings": asdict(settings)})
-    prev_episode = (previous or {}).get("episode")
-    episode_kept = bool(prev_episode and prev_episode.get("file") == f"{slug}.mp3"
-                        and _unchanged(folder, prev_episode, episode_fp))
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="chapter") as pool:
-        futures = [pool.submit(_build_chapter, job, len(jobs), cache, folder, tags, settings, on_stage)
-                   for job in jobs]
-        outs = [f.result() for f in futures]
-    start = 0
-    for out in outs:
-        out.start_ms, out.end_ms = start, start + out.duration_ms
-        start = out.end_ms
-    pcm_paths = [_pcm_path(j.audio_fp) for j in jobs]
-    if episode_kept:
-        episode = _restore(EpisodeOut, prev_episode)  # type: ignore[arg-type]
+        outs = list(pool.map(lambda job: _build_chapter(job, len(jobs), cache, folder, tags, settings, on_stage),
+                             jobs))
+    # The episode is the chapter files' frames joined: its fingerprint is theirs plus its own tags.
+    episode_fp = _digest({"chapters": [[c.sha256, c.title] for c in outs],
+                          "tags": {**asdict(tags), "cover": hashlib.sha256(tags.cover or b"").hexdigest()},
+                          "title": script.title})
+    prev_episode = (previous or {}).get("episode")
+    if prev_episode and prev_episode.get("file") == f"{slug}.mp3" and _unchanged(folder, prev_episode, episode_fp):
+        _place_chapters(outs, prev_episode["chapter_starts"], prev_episode["samples"])
+        episode = _restore(EpisodeOut, prev_episode)
     else:
-        episode = _produce_episode(script, outs, pcm_paths, folder, slug, tags, settings, episode_fp, on_stage)
+        episode = _produce_episode(script, outs, folder, slug, tags, episode_fp, on_stage)
     return ProduceResult(outs, episode)
 
 
-def _produce_episode(script: Script, chapters: list[ChapterOut], pcm_paths: list[Path], folder: Path, slug: str,
-                     tags: EpisodeTags, settings: AudioSettings, fingerprint: str,
-                     on_stage: ChapterProgress | None) -> EpisodeOut:
+def _place_chapters(chapters: list[ChapterOut], starts: list[int], total: int) -> None:
+    """Chapter times in the episode: each starts at its first sample; CHAP frames are contiguous,
+    so a chapter ends where the next begins (the join's few ms of codec silence included)."""
+    ends = [*starts[1:], total]
+    for chapter, start, end in zip(chapters, starts, ends, strict=True):
+        chapter.start_ms, chapter.end_ms = round(start * 1000 / WORK_RATE), round(end * 1000 / WORK_RATE)
+
+
+def _episode_loudness(chapters: list[ChapterOut]) -> tuple[float, float]:
+    """The episode holds the chapters' encoded frames unchanged: its true peak is theirs, and
+    its loudness their duration-weighted power mean (each chapter is mastered to the target)."""
+    power = sum(c.duration_ms * 10 ** (c.lufs / 10) for c in chapters) / sum(c.duration_ms for c in chapters)
+    return round(10 * math.log10(power), 2), max(c.true_peak_dbtp for c in chapters)
+
+
+def _produce_episode(script: Script, chapters: list[ChapterOut], folder: Path, slug: str, tags: EpisodeTags,
+                     fingerprint: str, on_stage: ChapterProgress | None) -> EpisodeOut:
     if on_stage:
-        on_stage("full episode: encoding")
-    # Chapter boundaries from exact sample counts (the encoded MP3 decodes to the same length).
-    marks = [ChapterMark(c.title, c.start_ms, c.end_ms) for c in chapters]
+        on_stage("full episode: joining chapters")
     file = f"{slug}.mp3"
     path = folder / file
-    lyrics = "\n\n".join(f"{c.title}\n" + "\n".join(str(cue[2]) for cue in c.cues) for c in chapters)
     with atomic_path(path) as tmp:
-        encode_mp3_file(iter_pcm(pcm_paths), WORK_RATE, settings.bitrate_kbps, tmp)
+        starts, total = join_mp3([folder / c.file for c in chapters], tmp)
+        _place_chapters(chapters, starts, total)
+        marks = [ChapterMark(c.title, c.start_ms, c.end_ms) for c in chapters]
+        lyrics = "\n\n".join(f"{c.title}\n" + "\n".join(str(cue[2]) for cue in c.cues) for c in chapters)
         write_episode_tags(tmp, tags, script.title, marks, lyrics)
     captions = [[a + c.start_ms, b + c.start_ms, text] for c in chapters for a, b, text in c.captions]
     vtt, srt = _write_captions(folder, slug, captions)
     chapters_json = f"{slug}.chapters.json"
     write_chapters_json(folder / chapters_json, marks, title=script.title)
-    lufs, peak = measure_file(path)
-    return EpisodeOut(file, path.stat().st_size, file_sha256(path), chapters[-1].end_ms, vtt, srt, chapters_json,
-                      fingerprint, round(lufs, 2), round(peak, 2), rebuilt=True)
+    lufs, peak = _episode_loudness(chapters)
+    return EpisodeOut(file, path.stat().st_size, file_sha256(path), round(total * 1000 / WORK_RATE), vtt, srt,
+                      chapters_json, fingerprint, lufs, peak, starts, total, rebuilt=True)
