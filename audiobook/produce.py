@@ -21,9 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .audio.assemble import WORK_RATE, Piece, assemble_chapter, save_pcm
-from .audio.ffmpeg import encode_mp3_file
-from .audio.loudness import master, measure_file
+from .audio.ffmpeg import MP3_RATE as WORK_RATE
+from .audio.ffmpeg import ebur128, encode_mp3_file
 from .audio.mp3join import join_mp3
 from .cache import SegmentCache
 from .errors import AudioError
@@ -140,6 +139,10 @@ def _unchanged(folder: Path, previous: dict[str, Any] | None, fingerprint: str) 
 def _master_chapter(chapter: Chapter, keys: list[str], cache: SegmentCache, settings: AudioSettings,
                     audio_fp: str) -> tuple[np.ndarray, list[list[Any]], list[list[Any]]]:
     """Mastered int16 PCM for a chapter, its sentence cues and its word-timed caption cues."""
+    # scipy (assembly, mastering) loads only when a chapter is built: an unchanged re-render skips it
+    from .audio.assemble import Piece, assemble_chapter, save_pcm
+    from .audio.loudness import master
+
     pieces, syntheses = [], []
     for sentence, key in zip(chapter.sentences, keys, strict=True):
         synthesis = cache.get(key)
@@ -222,7 +225,8 @@ def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Pa
         encode_mp3_file([pcm], WORK_RATE, settings.bitrate_kbps, tmp)
         write_chapter_tags(tmp, tags, chapter.index, total, chapter.title, job.lyrics)
     vtt, srt = _write_captions(folder, job.stem, captions)
-    lufs, peak = measure_file(path)
+    summary = ebur128(path)  # measured on the encoded file
+    lufs, peak = summary.integrated_lufs, summary.true_peak_dbtp
     duration_ms = round(1000 * len(pcm) / WORK_RATE)
     return ChapterOut(chapter.index, chapter.title, file, path.stat().st_size, file_sha256(path), duration_ms,
                       0, duration_ms, vtt, srt, job.audio_fp, job.fingerprint, job.keys, cues, captions,
