@@ -58,6 +58,11 @@ class Loop:
         except queue.Empty:
             raise AssertionError(f"no render within {TIMEOUT_S} s (errors: {self.errors})") from None
 
+    def drain(self) -> list[str]:
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return self.seen
+
     def close(self) -> None:
         self.stop.set()
         self.thread.join(timeout=TIMEOUT_S)
@@ -154,6 +159,11 @@ class Lines:
         self.thread = threading.Thread(target=lambda: [self.lines.put(line) for line in stream], daemon=True)
         self.thread.start()
 
+    def drain(self) -> list[str]:
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return self.seen
+
     def close(self) -> None:
         self.thread.join(timeout=10)
         self.stream.close()
@@ -194,6 +204,8 @@ def test_watch_command(quick_fake: FakeEdgeService, tmp_path: Path) -> None:
         line = out.wait_for(lambda line: line.startswith("story.md (saved)"))
         assert "1 sentence changed → 0 synthesized" in line  # the original sentence is still cached
         assert len(quick_fake.requests) == sent
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nstderr: {''.join(err.drain())}") from None
     finally:
         proc.send_signal(signal.SIGINT)
         returncode = proc.wait(timeout=30)
