@@ -44,7 +44,18 @@ class SegmentCache:
         return self.root / key[:2] / f"{key}{SUFFIX}"
 
     def has(self, key: str) -> bool:
-        return self.path(key).exists()
+        """Present and whole (sizes agree; the checksum is verified when the entry is read)."""
+        path = self.path(key)
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(len(MAGIC) + 4)
+                if not head.startswith(MAGIC):
+                    return False
+                (size,) = struct.unpack_from("<I", head, len(MAGIC))
+                meta = json.loads(fh.read(size))
+            return path.stat().st_size == len(MAGIC) + 4 + size + int(meta["bytes"])
+        except (OSError, ValueError, KeyError, TypeError, struct.error):
+            return False
 
     def put(self, key: str, synthesis: Synthesis) -> None:
         pcm = np.ascontiguousarray(synthesis.samples, dtype="<i2").tobytes()

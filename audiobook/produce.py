@@ -216,7 +216,8 @@ def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Pa
         return _restore(ChapterOut, prev)
     if on_stage:
         on_stage(f"chapter {chapter.index}/{total}: assembling")
-    if pcm_path is not None and prev and prev.get("audio_fingerprint") == job.audio_fp and "captions" in prev:
+    same_text = prev is not None and [c[2] for c in prev.get("cues", [])] == [s.text for s in chapter.sentences]
+    if pcm_path is not None and prev and prev.get("audio_fingerprint") == job.audio_fp and same_text:
         pcm, cues, captions = np.fromfile(pcm_path, dtype="<i2"), prev["cues"], prev["captions"]  # only tags changed
     else:
         pcm, cues, captions = _master_chapter(chapter, job.keys, cache, settings, job.audio_fp)
@@ -251,7 +252,20 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
         episode = _restore(EpisodeOut, prev_episode)
     else:
         episode = _produce_episode(script, outs, folder, slug, tags, episode_fp, on_stage)
+    _remove_stale(folder, previous, [*outs, episode])
     return ProduceResult(outs, episode)
+
+
+def _remove_stale(folder: Path, previous: dict[str, Any] | None, current: list[ChapterOut | EpisodeOut]) -> None:
+    """Delete outputs of the previous render that this one no longer has (a removed or renamed chapter)."""
+    keep = {name for out in current
+            for name in (out.file, out.vtt, out.srt, getattr(out, "chapters_json", None)) if name}
+    old = [*(previous or {}).get("chapters", []), (previous or {}).get("episode") or {}]
+    for entry in old:
+        for key in ("file", "vtt", "srt", "chapters_json"):
+            name = entry.get(key)
+            if isinstance(name, str) and name not in keep and "/" not in name and not name.startswith("."):
+                (folder / name).unlink(missing_ok=True)
 
 
 def _place_chapters(chapters: list[ChapterOut], starts: list[int], total: int) -> None:

@@ -150,3 +150,19 @@ def test_unsafe_title_gives_a_safe_folder(tmp_path: Path) -> None:
     assert result.folder.parent == tmp_path / "out"
     assert ".." not in result.folder.name and "/" not in result.folder.name
     shutil.rmtree(tmp_path / "out")
+
+
+def test_removed_chapter_leaves_no_stale_files_and_caption_text_follows_edits(tmp_path: Path) -> None:
+    article = tmp_path / "a.md"
+    two = "---\ntitle: 两章\n---\n\n## 第一章\n\n第一句话。\n\n## 第二章\n\n第二句话。\n"
+    article.write_text(two, encoding="utf-8")
+    first = render(article, load_config(None), load_profile("default"), "local", tmp_path / "out")
+    assert (first.folder / "02-第二章.mp3").exists()
+    article.write_text("---\ntitle: 两章\n---\n\n## 第一章\n\n第一句话。\n", encoding="utf-8")
+    second = render(article, load_config(None), load_profile("default"), "local", tmp_path / "out")
+    assert not any(p.name.startswith("02-") for p in second.folder.iterdir())
+    # the display text changes but the spoken form does not (第1 is read 第一): captions follow the text
+    article.write_text("---\ntitle: 两章\n---\n\n## 第一章\n\n第1句话。\n", encoding="utf-8")
+    third = render(article, load_config(None), load_profile("default"), "local", tmp_path / "out")
+    assert third.synth.synthesized == 0
+    assert "第1句话" in (third.folder / "01-第一章.vtt").read_text()
