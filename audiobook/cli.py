@@ -29,6 +29,9 @@ err_console = Console(stderr=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="audiobook.toml (default: ./audiobook.toml)")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs and tracebacks.")]
+EngineOpt = Annotated[str | None, typer.Option(help="Speech engine: auto | local | edge.")]
+VoiceOpt = Annotated[str | None, typer.Option(help="Voice profile name under voices/ (default: default).")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Output folder (default: ./output).")]
 
 _state = {"verbose": False}
 
@@ -53,9 +56,9 @@ def render(
     article: Annotated[Path, typer.Argument(help="Article file (.txt or .md).")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; make no audio.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="With --dry-run: print the plan as JSON.")] = False,
-    engine: Annotated[str | None, typer.Option(help="Speech engine: auto | local | edge.")] = None,
-    voice: Annotated[str | None, typer.Option(help="Voice profile name under voices/ (default: default).")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder (default: ./output).")] = None,
+    engine: EngineOpt = None,
+    voice: VoiceOpt = None,
+    output: OutputOpt = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -82,7 +85,7 @@ def render(
 
 
 @app.command()
-def feed(config: ConfigOpt = None, output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+def feed(config: ConfigOpt = None, output: OutputOpt = None,
          base_url: Annotated[str | None, typer.Option(help="Public URL of the output folder.")] = None,
          verbose: VerboseOpt = False) -> None:
     """(Re)write the podcast feed from what is in the output folder; synthesizes nothing."""
@@ -98,7 +101,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for the LAN).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8000,
     base_url: Annotated[str | None, typer.Option(help="URL the feed points at (e.g. for a phone on the LAN).")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    output: OutputOpt = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -158,9 +161,9 @@ def preview(
 @app.command()
 def watch(
     articles: Annotated[list[Path], typer.Argument(help="Article files (.txt or .md).")],
-    engine: Annotated[str | None, typer.Option(help="Speech engine: auto | local | edge.")] = None,
-    voice: Annotated[str | None, typer.Option(help="Voice profile name under voices/ (default: default).")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder (default: ./output).")] = None,
+    engine: EngineOpt = None,
+    voice: VoiceOpt = None,
+    output: OutputOpt = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:

@@ -204,7 +204,7 @@ def preview(text: str, config: Config, profile: VoiceProfile, engine_request: st
     """Say one short text with the chosen engine (spoken form applied) into `out` (.mp3 or .wav)."""
     from dataclasses import replace
 
-    from .audio.ffmpeg import encode_mp3_bytes
+    from .audio.sample import write_sample
     from .errors import InputError
     from .text.ingest import has_speakable
     from .tts.base import Synthesis, SynthRequest
@@ -226,18 +226,5 @@ def preview(text: str, config: Config, profile: VoiceProfile, engine_request: st
         engine.synthesize([SynthRequest("preview", spoken, voice)], lambda _r, s: results.append(s))
     finally:
         engine.close()
-    samples, rate = results[0].samples, results[0].sample_rate
-    if out.suffix.lower() == ".wav":
-        import io
-        import wave
-
-        buf = io.BytesIO()
-        with wave.open(buf, "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(rate)
-            wav.writeframes(samples.astype("<i2").tobytes())
-        atomic_write_bytes(out, buf.getvalue())
-    else:
-        atomic_write_bytes(out, encode_mp3_bytes(samples, rate, 64, out_rate=44100))
+    write_sample(out, results[0].samples, results[0].sample_rate)
     return out, choice

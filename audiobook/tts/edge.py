@@ -21,7 +21,6 @@ import os
 import random
 import re
 import unicodedata
-import wave
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,10 +35,10 @@ import edge_tts.voices
 import numpy as np
 from edge_tts.data_classes import TTSConfig
 
-from audiobook.audio.ffmpeg import MP3_RATE, decode_pcm, encode_mp3_bytes
+from audiobook.audio.ffmpeg import decode_pcm
+from audiobook.audio.sample import write_sample
 from audiobook.config import EdgeConfig
 from audiobook.errors import AudioError, EngineError, SynthesisError
-from audiobook.fsutil import atomic_write_bytes
 from audiobook.tts.base import Boundary, OnDone, Synthesis, SynthRequest, Voice
 
 log = logging.getLogger(__name__)
@@ -307,21 +306,4 @@ def preview(text: str, voice_name: str, out_path: Path, config: EdgeConfig | Non
     results: list[Synthesis] = []
     engine.synthesize([SynthRequest("preview", text, Voice("edge", voice_name, rate, pitch, volume))],
                       lambda _request, synthesis: results.append(synthesis))
-    samples = results[0].samples
-    if out_path.suffix.lower() == ".wav":
-        atomic_write_bytes(out_path, _wav_bytes(samples))
-    else:
-        atomic_write_bytes(out_path, encode_mp3_bytes(samples, SAMPLE_RATE, 64, out_rate=MP3_RATE))
-    return out_path
-
-
-def _wav_bytes(samples: np.ndarray) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        wav.writeframes(np.ascontiguousarray(samples, dtype="<i2").tobytes())
-    return buf.getvalue()
+    return write_sample(out_path, results[0].samples, SAMPLE_RATE)
