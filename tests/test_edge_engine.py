@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import edge_tts.communicate
 import edge_tts.voices
 import numpy as np
 import pytest
-from edge_tts.drm import DRM
 
 from audiobook.audio.ffmpeg import decode_pcm
 from audiobook.config import EdgeConfig
@@ -23,30 +21,11 @@ from audiobook.tts.fakeserver import (
     FakeEdgeService,
     Fault,
     Faults,
-    local_speech,
-    running_fake,
 )
 from audiobook.tts.voices import list_voices
 
 SENTENCES = ["今天天气很好。", "我们一起去公园散步。", "春天来了，花都开了。"]
 XIAOXIAO = Voice("edge", "zh-CN-XiaoxiaoNeural")
-
-
-@pytest.fixture(scope="module")
-def _warm_voice() -> None:
-    """Load the local voice the fake speaks with once (a few seconds), outside any timeout."""
-    local_speech("你好")
-
-
-@pytest.fixture
-def fake_edge(_warm_voice: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEdgeService]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "WS_PROXY", "http_proxy", "https_proxy",
-                "AUDIOBOOK_EDGE_WSS_URL", "AUDIOBOOK_EDGE_VOICES_URL"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(DRM, "clock_skew_seconds", 0.0)
-    with running_fake() as fake:
-        yield fake
 
 
 def edge_config(fake: FakeEdgeService, **kwargs: object) -> EdgeConfig:

@@ -26,31 +26,19 @@ from audiobook.tts.fakeserver import (
     FakeEdgeService,
     Fault,
     Faults,
-    local_speech,
-    running_fake,
 )
 
 SENTENCE = "今天天气很好，我们一起去公园散步。"
 VOICE = "zh-CN-XiaoxiaoNeural"
 
 
-@pytest.fixture(scope="module")
-def _warm_voice() -> None:
-    """Load the local voice the fake speaks with once (a few seconds), outside any timeout."""
-    local_speech("你好")
-
-
 @pytest.fixture
-def fake_edge(_warm_voice: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEdgeService]:
-    """A fake on a loopback port with the edge-tts client pointed at it (local-voice audio)."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "WS_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(DRM, "clock_skew_seconds", 0.0)  # class-level global in edge-tts
-    with running_fake() as fake:
-        monkeypatch.setattr(edge_tts.communicate, "WSS_URL", fake.wss_url)
-        monkeypatch.setattr(edge_tts.voices, "VOICE_LIST", fake.voices_url)
-        yield fake
+def fake_edge(fake_edge: FakeEdgeService, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEdgeService]:
+    """conftest's fake, with the edge-tts client's own URLs pointed at it (these tests drive the
+    client library directly, not through our engine)."""
+    monkeypatch.setattr(edge_tts.communicate, "WSS_URL", fake_edge.wss_url)
+    monkeypatch.setattr(edge_tts.voices, "VOICE_LIST", fake_edge.voices_url)
+    yield fake_edge
 
 
 async def _collect(text: str = SENTENCE, voice: str = VOICE, **kwargs: str) -> tuple[bytes, list[dict]]:
