@@ -70,8 +70,6 @@ def render(
     cfg = _setup(verbose, config)
     profile = load_profile(voice or cfg.render.voice)
     requested = engine or cfg.render.engine
-    if requested not in ("auto", "local", "edge"):
-        raise AudiobookError(f"unknown engine {requested!r}; use auto, local or edge")
     if dry_run:
         script = plan_article(article, cfg, profile, choose_engine(requested, cfg).name)
         if as_json:

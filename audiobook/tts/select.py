@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from ..config import Config, VoiceProfile
+from ..errors import EngineError
 from .base import Engine, Voice
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ class EngineChoice:
 
 
 def choose_engine(requested: str, config: Config) -> EngineChoice:
+    if requested not in ("auto", "local", "edge"):
+        raise EngineError(f"unknown engine {requested!r}; use auto, local or edge")
     if requested == "local":
         return EngineChoice("local", "requested")
     if requested == "edge":
