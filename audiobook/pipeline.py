@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 
 RENDER_FORMAT = 1
 RENDER_JSON = "render.json"
-COVER_FILE = "cover.jpg"
 
 
 @dataclass
@@ -88,6 +87,8 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
     document = ingest(path, config.boilerplate)
     choice = choose_engine(engine_request, config)
     script = make_plan(document, profile, choice.name)
+    cover, cover_mime = resolve_cover(document, config, path)  # a bad cover fails before any work
+    cover_file = "cover.png" if cover_mime == "image/png" else "cover.jpg"
     lap("plan")
 
     root = output_root or Path(config.render.output)
@@ -103,11 +104,10 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
         voices = describe_voices(voice, quote_voice)
         lap("synthesize")
 
-        cover = resolve_cover(document, config, path)
-        if not (folder / COVER_FILE).exists() or (folder / COVER_FILE).read_bytes() != cover:
-            atomic_write_bytes(folder / COVER_FILE, cover)
+        if not (folder / cover_file).exists() or (folder / cover_file).read_bytes() != cover:
+            atomic_write_bytes(folder / cover_file, cover)
         tags = EpisodeTags(album=script.title, artist=script.author or config.show.author, date=script.date,
-                           language=script.language, cover=cover, cover_mime="image/jpeg",
+                           language=script.language, cover=cover, cover_mime=cover_mime,
                            # not the engine's reason: it can vary per run, and tags are part of the fingerprint
                            comment=f"narrated by the {choice.name} engine, voice {voices}")
         settings = AudioSettings(config.render.loudness_lufs, config.render.true_peak_dbtp, config.render.bitrate_kbps)
@@ -117,7 +117,7 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
         changes = summarize_changes(previous, script, keys, synth.synthesized, synth.cached, produced.chapters,
                                     produced.episode.rebuilt, sum(timings.values()))
         write_render_json(folder, previous, document, script, slug, choice, voices, synth, produced, timings,
-                          changes)
+                          changes, cover_file)
     feed = _update_feed(root, config)
     lap("feed")
     return RenderResult(folder, script, choice, synth, produced, feed, timings, changes)
@@ -135,15 +135,15 @@ def read_previous(folder: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("format") == RENDER_FORMAT else None
 
 
-def resolve_cover(document: Document, config: Config, article: Path) -> bytes:
-    """Cover from front matter (relative to the article), else [show] cover, else generated."""
+def resolve_cover(document: Document, config: Config, article: Path) -> tuple[bytes, str]:
+    """Cover (bytes, mime) from front matter (relative to the article), else [show] cover, else generated."""
     if document.cover:
         candidate = Path(document.cover)
-        return load_cover(candidate if candidate.is_absolute() else article.parent / candidate)[0]
-    if config.show.cover:
+        return load_cover(candidate if candidate.is_absolute() else article.parent / candidate)
+    if config.show.cover and "://" not in config.show.cover:
         base = config.path.parent if config.path else Path.cwd()
-        return load_cover(base / config.show.cover)[0]
-    return generate_cover(document.title, document.author, language=document.language)
+        return load_cover(base / config.show.cover)
+    return generate_cover(document.title, document.author, language=document.language), "image/jpeg"
 
 
 def describe(document: Document, script: Script, limit: int = 200) -> str:
@@ -159,7 +159,8 @@ def describe(document: Document, script: Script, limit: int = 200) -> str:
 
 def write_render_json(folder: Path, previous: dict[str, Any] | None, document: Document, script: Script,
                       slug: str, choice: EngineChoice, voice: str, synth: SynthStats, produced: ProduceResult,
-                      timings: dict[str, float], changes: ChangeSummary | None = None) -> None:
+                      timings: dict[str, float], changes: ChangeSummary | None = None,
+                      cover_file: str = "cover.jpg") -> None:
     now = datetime.now(UTC).isoformat(timespec="seconds")
     previous = previous or {}
     data = {
@@ -178,7 +179,7 @@ def write_render_json(folder: Path, previous: dict[str, Any] | None, document: D
         "engine": choice.name,
         "engine_reason": choice.reason,
         "voice": voice,
-        "cover": COVER_FILE,
+        "cover": cover_file,
         "episode": asdict(produced.episode),
         "chapters": [asdict(c) for c in produced.chapters],
         "segments": asdict(synth),

@@ -166,3 +166,16 @@ def test_removed_chapter_leaves_no_stale_files_and_caption_text_follows_edits(tm
     third = render(article, load_config(None), load_profile("default"), "local", tmp_path / "out")
     assert third.synth.synthesized == 0
     assert "第1句话" in (third.folder / "01-第一章.vtt").read_text()
+
+
+def test_png_cover_from_front_matter_is_kept_as_png(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (1400, 1400), (30, 90, 160)).save(tmp_path / "art.png")
+    article = tmp_path / "a.md"
+    article.write_text("---\ntitle: 封面\ncover: art.png\n---\n\n一句话。\n", encoding="utf-8")
+    result = render(article, load_config(None), load_profile("default"), "local", tmp_path / "out")
+    assert (result.folder / "cover.png").read_bytes() == (tmp_path / "art.png").read_bytes()
+    apic = ID3(result.folder / "封面.mp3").getall("APIC")[0]
+    assert apic.mime == "image/png" and apic.data == (tmp_path / "art.png").read_bytes()
+    assert json.loads((result.folder / "render.json").read_text())["cover"] == "cover.png"
