@@ -19,9 +19,10 @@ edit   Per scale in --scales (default 1,4): cold render of the sample's body rep
        <= 10 % of the cold render, and the fraction shrinks as the article grows. The 16x article
        (~16 cold renders of the sample: ~35 CPU-minutes, 20-60 min of wall time on 2 cores) is
            uv run python scripts/bench.py edit --scales 1,16
-edge   EdgeEngine against the in-process fake Edge service answering after --latency (0.3 s) per
-       request: the sample's sentences at concurrency 1 vs the default cap (target >= 6x faster),
-       and at --edge-scales (1,4,16) copies of the sentences at the cap (should grow ~linearly).
+edge   EdgeEngine against the fake Edge service (in its own process, as the real service is remote)
+       answering after --latency (0.3 s) per request: the sample's sentences at concurrency 1 vs the
+       default cap (target >= 6x faster), and at --edge-scales (1,4,16) copies of the sentences at
+       the cap (should grow ~linearly).
        The fake renders every distinct sentence once before timing, so what is measured is the
        engine (connections, streaming, decoding, the cap), not the fake's synthesis.
 
@@ -35,6 +36,7 @@ import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -345,6 +347,31 @@ def temporary_env(values: dict[str, str | None]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+@contextmanager
+def fake_process(speech: str, latency_s: float) -> Iterator[tuple[str, str]]:
+    """The fake Edge service in a process of its own, as the real service is on another machine:
+    its websocket and audio work must not share this process's interpreter (the GIL) with the
+    client being measured. Yields (wss_url, voices_url)."""
+    from audiobook.tts.fakeserver import TRUSTED_CLIENT_TOKEN, VOICES_PATH, WSS_PATH
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "audiobook.tts.fakeserver", "--port", str(port), "--speech", speech,
+                             "--latency", str(latency_s)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        if "fake edge TTS on" not in proc.stdout.readline():  # printed once it listens
+            raise RuntimeError("the fake Edge service did not start")
+        yield (f"ws://127.0.0.1:{port}{WSS_PATH}?TrustedClientToken={TRUSTED_CLIENT_TOKEN}",
+               f"http://127.0.0.1:{port}{VOICES_PATH}?trustedclienttoken={TRUSTED_CLIENT_TOKEN}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout:
+            proc.stdout.close()
+
+
 def bench_edge(article: Path, scales: list[int], latency_s: float = 0.3, speech: str = "local",
                concurrency: int | None = None) -> dict[str, Any]:
     """EdgeEngine against the fake service, on the article's spoken sentences (copies of them for
@@ -353,7 +380,6 @@ def bench_edge(article: Path, scales: list[int], latency_s: float = 0.3, speech:
     from audiobook.pipeline import plan_article
     from audiobook.tts.base import SynthRequest
     from audiobook.tts.edge import ENV_VOICES_URL, ENV_WSS_URL, EdgeEngine
-    from audiobook.tts.fakeserver import Faults, local_speech, running_fake, tone_speech
     from audiobook.tts.select import voice_for
 
     cap = concurrency or EdgeConfig().concurrency
@@ -365,31 +391,27 @@ def bench_edge(article: Path, scales: list[int], latency_s: float = 0.3, speech:
     def requests(copies: int) -> list[SynthRequest]:
         return [SynthRequest(f"{c}:{i}", text, voice) for c in range(copies) for i, text in enumerate(texts)]
 
-    source = local_speech if speech == "local" else tone_speech
     with tempfile.TemporaryDirectory(prefix="audiobook-bench-") as cache, \
             temporary_env({"AUDIOBOOK_CACHE_DIR": cache,  # the fake's voice model is patched here
                            ENV_WSS_URL: None, ENV_VOICES_URL: None,  # the fake's endpoints come from the config
                            "NO_PROXY": "127.0.0.1,localhost"}), \
-            running_fake(speech=source) as fake:
+            fake_process(speech, latency_s) as (wss_url, voices_url):
         def timed(copies: int, limit: int, timeout_s: float = EdgeConfig().timeout_s) -> dict[str, Any]:
-            engine = EdgeEngine(EdgeConfig(wss_url=fake.wss_url, voices_url=fake.voices_url, concurrency=limit,
+            engine = EdgeEngine(EdgeConfig(wss_url=wss_url, voices_url=voices_url, concurrency=limit,
                                            timeout_s=timeout_s))
-            fake.max_active, sent_before = 0, len(fake.requests)
             start = time.perf_counter()
             engine.synthesize(requests(copies), lambda _r, _s: None)
             wall = time.perf_counter() - start
             engine.close()
-            # requests > sentences means retries; max_active > concurrency, connections the fake
-            # still served after the client had timed out and retried.
+            # requests > sentences means retries
             return {"copies": copies, "concurrency": limit, "sentences": copies * len(texts),
                     "wall_s": round(wall, 2), "ms_per_sentence": round(1000 * wall / (copies * len(texts)), 1),
-                    "requests": len(fake.requests) - sent_before, "max_active": fake.max_active}
+                    "requests": engine.attempts}
 
-        log(f"edge: rendering the fake's answers for {len(texts)} sentences ({speech} speech) …")
+        log(f"edge: the fake renders its answers for {len(texts)} sentences ({speech} speech) …")
         # The fake renders one answer at a time: without a long timeout the queued requests of the
         # warm-up would time out and retry.
-        timed(1, cap, timeout_s=3600)
-        fake.faults = Faults(latency_s=latency_s)
+        timed(1, 2, timeout_s=3600)
         log("edge: concurrency 1 …")
         serial = timed(1, 1)
         runs = []

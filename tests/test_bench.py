@@ -127,7 +127,6 @@ def test_tiny_edge_run(tmp_path: Path) -> None:
     serial, (one, two) = result["serial"], result["at_cap"]
     sentences = serial["sentences"]
     assert serial["requests"] == one["requests"] == sentences and two["requests"] == 2 * sentences
-    assert serial["max_active"] == 1 and one["max_active"] <= 2  # timings are the bench's business, not a test's
     assert os.environ["AUDIOBOOK_CACHE_DIR"] == cache  # the bench's temporary cache dir was undone
     bench.print_tables({"edge": result})
 
