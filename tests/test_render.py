@@ -179,3 +179,14 @@ def test_png_cover_from_front_matter_is_kept_as_png(tmp_path: Path) -> None:
     apic = ID3(result.folder / "封面.mp3").getall("APIC")[0]
     assert apic.mime == "image/png" and apic.data == (tmp_path / "art.png").read_bytes()
     assert json.loads((result.folder / "render.json").read_text())["cover"] == "cover.png"
+
+
+def test_feed_item_says_which_voice_narrated_it(rendered: RenderResult) -> None:
+    import feedparser
+
+    feed = feedparser.parse((rendered.folder.parent / "feed.xml").read_bytes())
+    assert not feed.bozo
+    (item,) = feed.entries
+    assert "Narrated by a synthetic voice: local engine, voice baker." in item.description
+    comment = ID3(rendered.folder / "一杯茶的工程学.mp3").getall("COMM")[0].text[0]
+    assert "local engine" in comment and "baker" in comment

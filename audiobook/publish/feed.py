@@ -333,7 +333,7 @@ def _item(show: _Show, entry: _Entry) -> etree._Element:
     _el(item, "itunes:title", clean_text(entry.title, 255))
     _el(item, "guid", entry.guid, isPermaLink="false")
     _el(item, "pubDate", format_datetime(entry.published))
-    notes = _show_notes(article.description, entry.chapters)
+    notes = _show_notes(article.description, entry.chapters, article.narration)
     _el(item, "description").text = etree.CDATA(notes)
     _el(item, "content:encoded").text = etree.CDATA(notes)
     _el(item, "enclosure", url=media_url(show.base_url, article.slug, media.file, version=version),
@@ -359,11 +359,13 @@ def _item(show: _Show, entry: _Entry) -> etree._Element:
     return item
 
 
-def _show_notes(description: str, chapters: list[tuple[int, str]]) -> str:
+def _show_notes(description: str, chapters: list[tuple[int, str]], narration: str = "") -> str:
     """HTML (only tags Apple allows) with the chapter list as `HH:MM:SS title` lines, which Apple also
-    reads as chapters. Trimmed to Apple's 4000-byte limit."""
+    reads as chapters, and a note that a synthetic voice reads it. Trimmed to Apple's 4000-byte limit."""
     text = clean_text(description, None, multiline=True)
     parts = [f"<p>{html_text(text)}</p>"] if text else []
+    if narration:
+        parts.append(f"<p>{html_text(clean_text('Narrated by a synthetic voice: ' + narration + '.', 255))}</p>")
     if chapters:
         lines = "".join(f"<li>{_clock(ms)} {html_text(clean_text(t, 255))}</li>" for ms, t in chapters)
         parts.append(f"<ol>{lines}</ol>")

@@ -59,6 +59,7 @@ class Article:
     author: str
     language: str
     description: str
+    narration: str  # which engine and voice spoke it, e.g. "local engine, voice baker"
     first_rendered: datetime
     rendered_at: datetime
     published: datetime  # front-matter date if given, else the first render
@@ -116,6 +117,7 @@ def read_render_json(path: Path) -> Article:
             author=_get(data, "author", str),
             language=_get(data, "language", str),
             description=_get(data, "description", str),
+            narration=_narration(data),
             first_rendered=first,
             rendered_at=_timestamp(data.get("rendered_at") or data["first_rendered"], "rendered_at"),
             published=_published(_get(data, "date", str), first),
@@ -125,6 +127,11 @@ def read_render_json(path: Path) -> Article:
         )
     except KeyError as exc:
         raise BrokenRender(f"render.json has no {exc.args[0]!r}; render the article again") from exc
+
+
+def _narration(data: dict[str, Any]) -> str:
+    engine, voice = _get(data, "engine", str), _get(data, "voice", str)
+    return f"{engine} engine, voice {voice}" if engine and voice else engine
 
 
 def _get(data: dict[str, Any], key: str, kind: type) -> Any:
