@@ -6,13 +6,13 @@ pause, so the pauses the listener hears are the ones the voice profile says.
 
 Chapters are assembled one at a time and each is built in one preallocated array, so memory
 is bounded by the largest chapter (~10 MB per minute as float32), never by the book. The
-book-length episode is streamed to the encoder from per-chapter PCM files (save_pcm/iter_pcm).
+full episode is joined from the chapter MP3s (audio/mp3join.py), not from PCM.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,17 +134,6 @@ def assemble_chapter(pieces: Sequence[Piece], lead_in_ms: int = 0) -> AssembledC
 
 
 def save_pcm(path: Path, samples: np.ndarray) -> None:
-    """Write mastered int16 PCM (raw little-endian, no header) atomically, for iter_pcm."""
+    """Write mastered int16 PCM (raw little-endian, no header) atomically (the chapter-PCM cache)."""
     with atomic_path(path) as tmp:
         np.ascontiguousarray(samples, dtype="<i2").tofile(tmp)
-
-
-def iter_pcm(paths: Sequence[Path], chunk_samples: int = 1 << 20) -> Iterator[np.ndarray]:
-    """Yield int16 chunks of raw PCM files in order: the full episode without the book in memory."""
-    for path in paths:
-        try:
-            with open(path, "rb") as fh:
-                while len(chunk := np.fromfile(fh, dtype="<i2", count=chunk_samples)):
-                    yield chunk.astype(np.int16, copy=False)
-        except OSError as exc:
-            raise AudioError(f"can't read chapter audio {path}: {exc}") from exc
