@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import math
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
@@ -101,10 +102,10 @@ class ProduceResult:
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
-def _restore(cls: type, recorded: dict[str, Any]) -> Any:
-    """A kept output, as render.json recorded it (fingerprint checks guarantee the fields)."""
+def _restore(cls: type, recorded: dict[str, Any], rebuilt: bool = False) -> Any:
+    """An output as render.json recorded it (fingerprint checks guarantee the fields)."""
     names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in recorded.items() if k in names and k != "rebuilt"}, rebuilt=False)
+    return cls(**{k: v for k, v in recorded.items() if k in names and k != "rebuilt"}, rebuilt=rebuilt)
 
 
 def _digest(obj: Any) -> str:
@@ -130,10 +131,12 @@ def audio_fingerprint(chapter: Chapter, keys: list[str], settings: AudioSettings
 
 def _unchanged(folder: Path, previous: dict[str, Any] | None, fingerprint: str) -> bool:
     """The previous output with this fingerprint is still there, intact."""
-    if not previous or previous.get("fingerprint") != fingerprint:
-        return False
-    path = folder / previous["file"]
-    return path.exists() and path.stat().st_size == previous.get("bytes") and file_sha256(path) == previous["sha256"]
+    return bool(previous) and previous.get("fingerprint") == fingerprint and _intact(folder, previous)
+
+
+def _intact(folder: Path, recorded: dict[str, Any]) -> bool:
+    path = folder / recorded["file"]
+    return path.exists() and path.stat().st_size == recorded.get("bytes") and file_sha256(path) == recorded["sha256"]
 
 
 def _master_chapter(chapter: Chapter, keys: list[str], cache: SegmentCache, settings: AudioSettings,
@@ -161,11 +164,6 @@ def _master_chapter(chapter: Chapter, keys: list[str], cache: SegmentCache, sett
                 for c in word_cues(s.text, s.spoken, synthesis.boundaries, origin, span)]
     save_pcm(_pcm_path(audio_fp), pcm)
     return pcm, cues, captions
-
-
-def _cached_pcm(audio_fp: str) -> Path | None:
-    path = _pcm_path(audio_fp)
-    return path if path.exists() else None
 
 
 def _write_captions(folder: Path, stem: str, cues: list[list[Any]]) -> tuple[str, str]:
@@ -209,19 +207,23 @@ def _plan_jobs(script: Script, keys: list[list[str]], tags: EpisodeTags, setting
 
 def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Path, tags: EpisodeTags,
                    settings: AudioSettings, on_stage: ChapterProgress | None) -> ChapterOut:
-    """Keep the chapter file if nothing that shapes it changed, else (re)build it."""
+    """Keep the chapter file if nothing that shapes it changed; if only its tags changed (a title,
+    the track count), copy its audio and rewrite the tags; else master and encode it anew."""
     chapter, prev, file = job.chapter, job.prev, f"{job.stem}.mp3"
-    pcm_path = _cached_pcm(job.audio_fp)
-    if prev and pcm_path is not None and _unchanged(folder, prev, job.fingerprint):
+    path = folder / file
+    if prev and _unchanged(folder, prev, job.fingerprint):
         return _restore(ChapterOut, prev)
     if on_stage:
         on_stage(f"chapter {chapter.index}/{total}: assembling")
     same_text = prev is not None and [c[2] for c in prev.get("cues", [])] == [s.text for s in chapter.sentences]
-    if pcm_path is not None and prev and prev.get("audio_fingerprint") == job.audio_fp and same_text:
-        pcm, cues, captions = np.fromfile(pcm_path, dtype="<i2"), prev["cues"], prev["captions"]  # only tags changed
-    else:
-        pcm, cues, captions = _master_chapter(chapter, job.keys, cache, settings, job.audio_fp)
-    path = folder / file
+    if prev and prev.get("audio_fingerprint") == job.audio_fp and same_text and _intact(folder, prev):
+        with atomic_path(path) as tmp:  # prev is this same file name: same audio, new tags
+            shutil.copyfile(path, tmp)
+            write_chapter_tags(tmp, tags, chapter.index, total, chapter.title, job.lyrics)
+        return _restore(ChapterOut, {**prev, "fingerprint": job.fingerprint, "title": chapter.title,
+                                     "index": chapter.index, "bytes": path.stat().st_size,
+                                     "sha256": file_sha256(path)}, rebuilt=True)
+    pcm, cues, captions = _master_chapter(chapter, job.keys, cache, settings, job.audio_fp)
     with atomic_path(path) as tmp:
         encode_mp3_file([pcm], WORK_RATE, settings.bitrate_kbps, tmp)
         write_chapter_tags(tmp, tags, chapter.index, total, chapter.title, job.lyrics)

@@ -190,3 +190,18 @@ def test_feed_item_says_which_voice_narrated_it(rendered: RenderResult) -> None:
     assert "Narrated by a synthetic voice: local engine, voice baker." in item.description
     comment = ID3(rendered.folder / "一杯茶的工程学.mp3").getall("COMM")[0].text[0]
     assert "local engine" in comment and "baker" in comment
+
+
+def test_adding_a_chapter_retags_earlier_chapters_without_re_encoding(tmp_path: Path) -> None:
+    from audiobook.audio.mp3join import read_frames
+
+    article = tmp_path / "a.md"
+    text = "---\ntitle: 加一章\n---\n\n## 第一章\n\n第一句话。\n\n## 第二章\n\n第二句话。\n"
+    article.write_text(text, encoding="utf-8")
+    first = render(article, load_config(None), load_profile("default"), "local", tmp_path / "out")
+    before = read_frames(first.folder / "01-第一章.mp3").frames
+    article.write_text(text + "\n## 第三章\n\n第三句话。\n", encoding="utf-8")
+    second = render(article, load_config(None), load_profile("default"), "local", tmp_path / "out")
+    assert second.synth.synthesized == 2  # the new chapter's heading and its sentence
+    assert read_frames(second.folder / "01-第一章.mp3").frames == before  # same audio frames, not re-encoded
+    assert ID3(second.folder / "01-第一章.mp3", translate=False)["TRCK"].text[0] == "1/3"
