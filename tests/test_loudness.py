@@ -18,7 +18,6 @@ import pytest
 from scipy.signal import resample_poly
 from speechlike import speech_like
 
-from audiobook.audio.assemble import iter_pcm, save_pcm
 from audiobook.audio.ffmpeg import encode_mp3_file
 from audiobook.audio.loudness import (
     integrated_lufs,
@@ -27,6 +26,7 @@ from audiobook.audio.loudness import (
     measure_file,
     true_peak,
 )
+from audiobook.audio.mp3join import join_mp3
 
 RATE = 44100
 
@@ -99,16 +99,15 @@ def test_silence_and_very_short_audio():
 def test_chapters_and_streamed_episode_agree(tmp_path: Path):
     """Chapters recorded at very different levels come out within ±1 LU of each other, and the
     full episode streamed from their PCM files is on target too."""
-    levels, pcm_files, chapter_lufs = [-30.0, -6.0, -15.0], [], []
+    levels, mp3_files, chapter_lufs = [-30.0, -6.0, -15.0], [], []
     for i, level in enumerate(levels):
         out, _ = master(speech_at(level, seconds=3.0, seed=10 + i), RATE)
-        save_pcm(tmp_path / f"{i}.pcm", out)
-        pcm_files.append(tmp_path / f"{i}.pcm")
-        encode_mp3_file([out], RATE, 64, tmp_path / f"{i}.mp3")
-        chapter_lufs.append(measure_file(tmp_path / f"{i}.mp3")[0])
+        mp3_files.append(tmp_path / f"{i}.mp3")
+        encode_mp3_file([out], RATE, 64, mp3_files[-1])
+        chapter_lufs.append(measure_file(mp3_files[-1])[0])
     assert max(chapter_lufs) - min(chapter_lufs) <= 1.0
     episode = tmp_path / "episode.mp3"
-    encode_mp3_file(iter_pcm(pcm_files, chunk_samples=10_000), RATE, 64, episode)
+    join_mp3(mp3_files, episode)  # how the renderer builds the full episode
     lufs, peak = measure_file(episode)
     assert lufs == pytest.approx(-19.0, abs=1.0)
     assert peak <= -1.0
