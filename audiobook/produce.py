@@ -1,10 +1,11 @@
 """Assemble and publish: cached segments → mastered chapter PCM → tagged chapter MP3s, the
-full-episode MP3 (CHAP/CTOC), captions, chapters JSON, cover and render.json.
+full-episode MP3 (CHAP/CTOC), captions, chapters JSON and the outputs' record for render.json.
 
-Chapters are built one at a time (memory is bounded by the largest chapter). Each chapter has
-a fingerprint of everything that shapes its file; a chapter whose fingerprint and file are
-unchanged since the last render is kept byte-identical and untouched. Mastered chapter PCM is
-kept in the cache so the full episode can be re-encoded without re-mastering every chapter.
+Chapters are built two at a time on threads (memory is bounded by the largest chapters, not
+the book). Each chapter has a fingerprint of everything that shapes its file: a chapter whose
+fingerprint and file are unchanged since the last render is kept byte-identical and untouched;
+one whose audio is unchanged but whose tags are not is re-tagged without re-encoding. The full
+episode is the chapter files' frames joined (audio/mp3join.py), so it is never encoded twice.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from .cache import SegmentCache
 from .errors import AudioError
 from .fsutil import atomic_path
 from .models import Chapter, Script
-from .paths import cache_dir
 from .publish import (
     ChapterMark,
     Cue,
@@ -120,10 +120,6 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _pcm_path(audio_fp: str) -> Path:
-    return cache_dir() / "chapters" / f"{audio_fp}.pcm"
-
-
 def audio_fingerprint(chapter: Chapter, keys: list[str], settings: AudioSettings) -> str:
     return _digest({"v": ASSEMBLY_VERSION, "keys": keys, "pauses": [s.pause_after_ms for s in chapter.sentences],
                     "settings": asdict(settings), "rate": WORK_RATE})
@@ -139,11 +135,11 @@ def _intact(folder: Path, recorded: dict[str, Any]) -> bool:
     return path.exists() and path.stat().st_size == recorded.get("bytes") and file_sha256(path) == recorded["sha256"]
 
 
-def _master_chapter(chapter: Chapter, keys: list[str], cache: SegmentCache, settings: AudioSettings,
-                    audio_fp: str) -> tuple[np.ndarray, list[list[Any]], list[list[Any]]]:
+def _master_chapter(chapter: Chapter, keys: list[str], cache: SegmentCache,
+                    settings: AudioSettings) -> tuple[np.ndarray, list[list[Any]], list[list[Any]]]:
     """Mastered int16 PCM for a chapter, its sentence cues and its word-timed caption cues."""
     # scipy (assembly, mastering) loads only when a chapter is built: an unchanged re-render skips it
-    from .audio.assemble import Piece, assemble_chapter, save_pcm
+    from .audio.assemble import Piece, assemble_chapter
     from .audio.loudness import master
 
     pieces, syntheses = [], []
@@ -162,7 +158,6 @@ def _master_chapter(chapter: Chapter, keys: list[str], cache: SegmentCache, sett
                 for s, synthesis, origin, span in zip(chapter.sentences, syntheses, assembled.origins_ms,
                                                       assembled.spans_ms, strict=True)
                 for c in word_cues(s.text, s.spoken, synthesis.boundaries, origin, span)]
-    save_pcm(_pcm_path(audio_fp), pcm)
     return pcm, cues, captions
 
 
@@ -223,7 +218,7 @@ def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Pa
         return _restore(ChapterOut, {**prev, "fingerprint": job.fingerprint, "title": chapter.title,
                                      "index": chapter.index, "bytes": path.stat().st_size,
                                      "sha256": file_sha256(path)}, rebuilt=True)
-    pcm, cues, captions = _master_chapter(chapter, job.keys, cache, settings, job.audio_fp)
+    pcm, cues, captions = _master_chapter(chapter, job.keys, cache, settings)
     with atomic_path(path) as tmp:
         encode_mp3_file([pcm], WORK_RATE, settings.bitrate_kbps, tmp)
         write_chapter_tags(tmp, tags, chapter.index, total, chapter.title, job.lyrics)
