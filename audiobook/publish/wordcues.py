@@ -19,6 +19,7 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
+from ..text.ingest import is_speakable_char
 from ..tts.base import Boundary
 from .linebreak import CLAUSE_END, break_lines, display_width, tokens
 from .sidecars import MAX_LINE_COLUMNS, MAX_LINES, Cue
@@ -59,7 +60,7 @@ def word_cues(display: str, spoken: str, boundaries: Sequence[Boundary], origin_
             cue_end = round(end)
         else:
             nxt = chunks[k + 1][0]
-            first = next((i for i in range(nxt, len(text)) if _speakable(text[i])), nxt)
+            first = next((i for i in range(nxt, len(text)) if is_speakable_char(text[i])), nxt)
             cue_end = min(max(round(char_start[first]), cue_start + 1), round(end) - (len(chunks) - 1 - k))
         cues.append(Cue(cue_start, cue_end, text[a:b].strip()))
         cue_start = cue_end
@@ -103,8 +104,8 @@ def _spoken_times(spoken: str, boundaries: Sequence[Boundary], origin_ms: float,
         length = len(word.text.strip())
         t0 = origin_ms + word.offset_ms
         start[pos:pos + length] = t0 + word.duration_ms * np.arange(length) / length
-        placed += sum(1 for c in spoken[pos:pos + length] if _speakable(c))
-    speakable = sum(1 for c in spoken if _speakable(c))
+        placed += sum(1 for c in spoken[pos:pos + length] if is_speakable_char(c))
+    speakable = sum(1 for c in spoken if is_speakable_char(c))
     if not speakable or placed < MIN_ALIGNED * speakable:
         return None
     # Characters no word covers (punctuation, a word the engine named differently) are spread
@@ -165,14 +166,10 @@ def _fold(text: str) -> str:
     return "".join(out)
 
 
-def _speakable(ch: str) -> bool:
-    return unicodedata.category(ch)[0] in "LN"
-
-
 def _weight(ch: str) -> float:
     """Rough share of speaking time: a Chinese character or digit is a syllable; a Latin word
     takes about one per two or three letters."""
-    if not _speakable(ch):
+    if not is_speakable_char(ch):
         return 0.0
     return LATIN_LETTER_WEIGHT if ch.isascii() and ch.isalpha() else 1.0
 
@@ -222,7 +219,7 @@ def _best_chunks(text: str, candidates: list[int], max_columns: int,
             if best[i] is None:
                 continue
             chunk = text[points[i]:points[j]].strip()
-            if not chunk or not any(_speakable(c) for c in chunk):
+            if not chunk or not any(is_speakable_char(c) for c in chunk):
                 continue
             if not _fits(chunk, max_columns, max_lines):
                 break  # a longer chunk from further left won't fit either

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from pathlib import Path
 
 from ..config import BoilerplateConfig
@@ -29,11 +30,13 @@ _CHAPTER_HEADING = re.compile(
     r"第\s*[一二三四五六七八九十百零〇\d]{1,4}\s*[章節节部篇回卷](\s|[:：、.．]|$).{0,40})\s*$"
 )
 _ENDS_SENTENCE = re.compile(r"[。！？!?；;…]$")
-_SPEAKABLE = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
+def is_speakable_char(ch: str) -> bool:
+    """A letter or digit of any script (not punctuation, symbols or emoji): something a voice says."""
+    return unicodedata.category(ch)[0] in "LN"
 
 
 def has_speakable(text: str) -> bool:
-    return bool(_SPEAKABLE.search(text))
+    return any(is_speakable_char(ch) for ch in text)
 
 
 def _text_lines(body: str) -> list[MdLine]:

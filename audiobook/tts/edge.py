@@ -20,7 +20,6 @@ import math
 import os
 import random
 import re
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from audiobook.audio.ffmpeg import decode_pcm
 from audiobook.audio.sample import write_sample
 from audiobook.config import EdgeConfig
 from audiobook.errors import AudioError, EngineError, SynthesisError
+from audiobook.text.ingest import has_speakable
 from audiobook.tts.base import Boundary, OnDone, Synthesis, SynthRequest, Voice
 
 log = logging.getLogger(__name__)
@@ -91,10 +91,6 @@ def _pointed_at(ep: Endpoints) -> Iterator[None]:
         yield
     finally:
         edge_tts.communicate.WSS_URL, edge_tts.voices.VOICE_LIST = saved
-
-
-def is_speakable(text: str) -> bool:
-    return any(unicodedata.category(c)[0] in "LN" for c in text)
 
 
 def speech_units(text: str) -> int:
@@ -202,7 +198,7 @@ class EdgeEngine:
             )
 
     async def _with_retries(self, request: SynthRequest, limit: asyncio.Semaphore) -> Synthesis:
-        if not is_speakable(request.text):
+        if not has_speakable(request.text):
             log.warning("edge voice: nothing speakable in %r; using %d ms of silence",
                         request.text, SILENCE_MS)
             return Synthesis(np.zeros(SAMPLE_RATE * SILENCE_MS // 1000, np.int16), SAMPLE_RATE)
@@ -300,7 +296,7 @@ def probe(config: EdgeConfig | None = None, timeout_s: float = 3.0) -> str | Non
 def preview(text: str, voice_name: str, out_path: Path, config: EdgeConfig | None = None,
             rate: str = "+0%", pitch: str = "+0Hz", volume: str = "+0%") -> Path:
     """Render `text` with an edge voice to out_path (.wav: 24 kHz PCM; anything else: MP3)."""
-    if not is_speakable(text):
+    if not has_speakable(text):
         raise EngineError(f"nothing speakable in {text!r}; give a sentence to preview")
     engine = EdgeEngine(config)
     results: list[Synthesis] = []
