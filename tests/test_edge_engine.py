@@ -13,14 +13,16 @@ import pytest
 from audiobook.audio.ffmpeg import decode_pcm
 from audiobook.config import EdgeConfig
 from audiobook.errors import EngineError, SynthesisError
-from audiobook.tts.base import Engine, Synthesis, SynthRequest, Voice
-from audiobook.tts.edge import EdgeEngine, preview, probe
+from audiobook.tts.base import Boundary, Engine, Synthesis, SynthRequest, Voice
+from audiobook.tts.edge import EdgeEngine, _decode_checked, _Retryable, preview, probe
 from audiobook.tts.fakeserver import (
     FRAME_BYTES,
     FRAME_SAMPLES,
+    SAMPLE_RATE,
     FakeEdgeService,
     Fault,
     Faults,
+    encode_service_mp3,
 )
 from audiobook.tts.voices import list_voices
 
@@ -124,12 +126,33 @@ def test_each_fault_is_recovered(fake_edge: FakeEdgeService, fault: Fault, hands
     assert fake_edge.requests[0].fault is fault
 
 
-def test_truncation_is_detected_from_the_text_length_alone(fake_edge: FakeEdgeService) -> None:
-    # No lookahead: metadata arrives with the audio, so only the duration check can catch the cut.
-    fake_edge.lookahead_ms = 0.0
-    fake_edge.faults = Faults(script=[Fault.DROP], drop_fraction=0.1)
-    run(engine_for(fake_edge), requests_for(["春天来了，花都开了。"]))
-    assert [r.complete for r in fake_edge.requests] == [False, True]
+def test_a_cut_inside_the_trailing_silence_is_retried(fake_edge: FakeEdgeService) -> None:
+    # Every word and its boundary arrived; only the last frames are missing. The client keeps the
+    # partial audio without an error, so the missing turn.end is the one sign (a flaky CI run
+    # once kept such a cut: the decoded tail of the last word came out different).
+    text = "春天来了，花都开了。"
+    clean = run(engine_for(fake_edge), requests_for([text]))[text]
+    fake_edge.chunk_frames = (1, 1)  # so the cut falls exactly at 97 %
+    fake_edge.faults = Faults(script=[Fault.DROP], drop_fraction=0.97)
+    cut = run(engine_for(fake_edge), requests_for([text]))[text]
+    dropped, retried = fake_edge.requests[1:]
+    assert not dropped.complete and 0 < dropped.audio_bytes < dropped.full_audio_bytes
+    assert dropped.boundaries == retried.boundaries  # nothing but the audio told the cut apart
+    assert retried.complete and np.array_equal(cut.samples, clean.samples)
+
+
+def test_truncation_checks_without_turn_end() -> None:
+    """The checks behind the turn.end one: the last word boundary, and the text's length."""
+    text = "春天来了，花都开了。"
+    request = requests_for([text])[0]
+    second = np.zeros(SAMPLE_RATE, np.int16)
+    mp3 = encode_service_mp3(second, 1.0, 1.0)
+    assert len(_decode_checked(request, mp3, [Boundary("了", 800.0, 150.0)]).samples) >= SAMPLE_RATE
+    with pytest.raises(_Retryable, match="word '了' ends at 1200 ms"):
+        _decode_checked(request, mp3, [Boundary("了", 1000.0, 200.0)])
+    short = encode_service_mp3(second[: SAMPLE_RATE // 2], 1.0, 1.0)  # ~500 ms for 8 characters
+    with pytest.raises(_Retryable, match="for 8 units of text"):
+        _decode_checked(request, short, [])
 
 
 def test_random_faults_with_a_seed_all_recover(fake_edge: FakeEdgeService) -> None:

@@ -48,7 +48,8 @@ ENV_VOICES_URL = "AUDIOBOOK_EDGE_VOICES_URL"
 SAMPLE_RATE = 24000
 MAX_TEXT_BYTES = 3000  # escaped UTF-8; edge-tts would split above 4096 (or not at all without spaces)
 SILENCE_MS = 200  # what an unspeakable unit becomes (like the local engine); it is never sent
-# Truncation check. The slowest plausible reading of a unit (CJK character, digit, Latin word) at
+# Truncation checks behind the turn.end check in _fetch (they hold if edge-tts changes how it
+# counts bytes). The slowest plausible reading of a unit (CJK character, digit, Latin word) at
 # rate +0%: the local voice takes ~200 ms per CJK character, Edge's Mandarin voices 200-250 ms.
 MIN_MS_PER_UNIT = 80.0
 # The audio must reach the end of the last word boundary. No slack: the service's audio carries
@@ -242,6 +243,13 @@ class EdgeEngine:
                 elif chunk["type"] in ("WordBoundary", "SentenceBoundary"):
                     events.append(Boundary(chunk["text"], chunk["offset"] / TICKS_PER_MS,
                                            chunk["duration"] / TICKS_PER_MS))
+        # A connection closed before turn.end ends the stream silently, keeping the partial audio
+        # (protocol reference §4.4). edge-tts does not yield turn.end, but only on turn.end does it
+        # count a request's audio bytes into cumulative_audio_bytes (§3.4): a shortfall is a cut,
+        # even one inside the trailing silence that the boundary and length checks cannot see.
+        counted = communicate.state.get("cumulative_audio_bytes")
+        if counted is not None and counted != len(audio):
+            raise _Retryable(f"connection closed before turn.end, after {len(audio)} bytes of audio")
         return bytes(audio), events
 
 
