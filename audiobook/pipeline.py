@@ -33,7 +33,7 @@ from .tts.select import (
     voice_for,
 )
 
-if TYPE_CHECKING:  # the audio stack (scipy) loads only when audio is made: a dry run stays quick
+if TYPE_CHECKING:  # the audio stack loads only when audio is made: a dry run stays quick
     from .produce import ProduceResult
 
 log = logging.getLogger(__name__)

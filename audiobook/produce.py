@@ -45,7 +45,7 @@ from .publish.wordcues import word_cues
 
 log = logging.getLogger(__name__)
 
-ASSEMBLY_VERSION = 2  # bump when assembly/mastering changes the audio
+ASSEMBLY_VERSION = 3  # bump when assembly/mastering changes the audio
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def _intact(folder: Path, recorded: dict[str, Any]) -> bool:
 def _master_chapter(chapter: Chapter, keys: list[str], cache: SegmentCache,
                     settings: AudioSettings) -> tuple[np.ndarray, list[list[Any]], list[list[Any]]]:
     """Mastered int16 PCM for a chapter, its sentence cues and its word-timed caption cues."""
-    # scipy (assembly, mastering) loads only when a chapter is built: an unchanged re-render skips it
+    # assembly and mastering load only when a chapter is built: an unchanged re-render skips them
     from .audio.assemble import Piece, assemble_chapter
     from .audio.loudness import master
 
@@ -169,7 +169,7 @@ def _write_captions(folder: Path, stem: str, cues: list[list[Any]]) -> tuple[str
 
 
 ChapterProgress = Callable[[str], None]
-WORKERS = 2  # chapters built at once: numpy/scipy and ffmpeg release the GIL, so threads use both cores
+WORKERS = 2  # chapters built at once: numpy and ffmpeg release the GIL, so threads use both cores
 
 
 @dataclass

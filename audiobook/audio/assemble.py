@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from ..errors import AudioError
 from ..fsutil import atomic_path
+from .dsp import resample_poly
 
 WORK_RATE = 44100
 # A sample counts as sound when it is within TRIM_RELATIVE_DB of the segment's peak and above
