@@ -21,6 +21,7 @@ from pathlib import Path
 from .cache import SUFFIX, SegmentCache
 from .errors import AudiobookError, LockedError
 from .lock import LOCK_FILE
+from .memo import MEMO_DIR, memo_root
 from .paths import cache_dir
 
 RENDER_JSON = "render.json"  # pipeline.RENDER_JSON (not imported: it pulls in the whole pipeline)
@@ -49,6 +50,8 @@ class CacheInfo:
     chapter_pcm_bytes: int
     temp_files: int
     temp_bytes: int
+    memos: int = 0
+    memo_bytes: int = 0
 
 
 @dataclass
@@ -67,13 +70,15 @@ class PruneResult:
     pcm_bytes: int = 0
     temp_removed: int = 0
     temp_bytes: int = 0
+    memos_removed: int = 0
+    memo_bytes: int = 0
     kept_recent: int = 0  # unreferenced but younger than the grace period
     kept_referenced: int = 0
     dry_run: bool = False
 
     @property
     def freed_bytes(self) -> int:
-        return self.segment_bytes + self.pcm_bytes + self.temp_bytes
+        return self.segment_bytes + self.pcm_bytes + self.temp_bytes + self.memo_bytes
 
 
 def _entries(paths: Iterable[Path], name: Callable[[Path], str] = lambda p: p.stem) -> list[Entry]:
@@ -97,18 +102,25 @@ def pcm_entries() -> list[Entry]:
     return _entries(folder.glob(f"*{PCM_SUFFIX}")) if folder.exists() else []
 
 
+def memo_entries() -> list[Entry]:
+    root = memo_root()
+    return _entries(root.glob("*/*.json")) if root.exists() else []
+
+
 def temp_entries() -> list[Entry]:
     root = cache_dir()
-    found = [*root.glob(f"segments/*/.*{TEMP_SUFFIX}"), *root.glob(f"{PCM_DIR}/.*{TEMP_SUFFIX}")]
+    found = [*root.glob(f"segments/*/.*{TEMP_SUFFIX}"), *root.glob(f"{PCM_DIR}/.*{TEMP_SUFFIX}"),
+             *root.glob(f"{MEMO_DIR}/*/.*{TEMP_SUFFIX}")]
     return _entries(found, name=lambda p: p.name)
 
 
 def cache_info() -> CacheInfo:
     root = cache_dir()
     total = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-    segments, pcms, temps = segment_entries(), pcm_entries(), temp_entries()
+    segments, pcms, temps, memos = segment_entries(), pcm_entries(), temp_entries(), memo_entries()
     return CacheInfo(root, total, len(segments), sum(e.bytes for e in segments), len(pcms),
-                     sum(e.bytes for e in pcms), len(temps), sum(e.bytes for e in temps))
+                     sum(e.bytes for e in pcms), len(temps), sum(e.bytes for e in temps),
+                     len(memos), sum(e.bytes for e in memos))
 
 
 def find_references(output_roots: Sequence[Path]) -> References:
@@ -166,15 +178,17 @@ def no_render_running(output_roots: Sequence[Path]) -> Iterator[None]:
 
 def prune_cache(output_roots: Sequence[Path], grace_s: float = DEFAULT_GRACE_S, dry_run: bool = False,
                 now: float | None = None) -> PruneResult:
-    """Remove cached segments and chapter PCMs that no manifest under `output_roots` references
-    (and leftover temp files), except those modified within the last `grace_s` seconds."""
+    """Remove cached segments and chapter PCMs that no manifest under `output_roots` references,
+    leftover temp files and remembered text results (memo.py: recomputed when needed), except
+    those modified within the last `grace_s` seconds."""
     now = time.time() if now is None else now
     with no_render_running(output_roots):
         refs = find_references(output_roots)
         result = PruneResult(manifests=len(refs.manifests), dry_run=dry_run)
         for kind, entries, keep in (("segment", segment_entries(), refs.segment_keys),
                                     ("pcm", pcm_entries(), refs.chapter_fingerprints),
-                                    ("temp", temp_entries(), set())):
+                                    ("temp", temp_entries(), set()),
+                                    ("memo", memo_entries(), set())):
             for entry in entries:
                 if entry.name in keep:
                     result.kept_referenced += 1
@@ -190,6 +204,9 @@ def prune_cache(output_roots: Sequence[Path], grace_s: float = DEFAULT_GRACE_S, 
                 elif kind == "pcm":
                     result.pcms_removed += 1
                     result.pcm_bytes += entry.bytes
+                elif kind == "memo":
+                    result.memos_removed += 1
+                    result.memo_bytes += entry.bytes
                 else:
                     result.temp_removed += 1
                     result.temp_bytes += entry.bytes
@@ -226,6 +243,8 @@ def describe_info(info: CacheInfo) -> list[str]:
              f"size: {fmt_bytes(info.total_bytes)}",
              f"segments: {info.segments} ({fmt_bytes(info.segment_bytes)})",
              f"chapter PCMs: {info.chapter_pcms} ({fmt_bytes(info.chapter_pcm_bytes)})"]
+    if info.memos:
+        lines.append(f"remembered text repairs: {info.memos} ({fmt_bytes(info.memo_bytes)})")
     if info.temp_files:
         lines.append(f"leftover temp files: {info.temp_files} ({fmt_bytes(info.temp_bytes)})")
     return lines
@@ -241,6 +260,8 @@ def describe_prune(result: PruneResult) -> str:
             f"{_count(result.pcms_removed, 'chapter PCM')}")
     if result.temp_removed:
         text += f", {_count(result.temp_removed, 'temp file')}"
+    if result.memos_removed:
+        text += f", {_count(result.memos_removed, 'remembered text repair')}"
     text += f"; kept {result.kept_referenced} referenced by {_count(result.manifests, 'manifest')}"
     if result.kept_recent:
         text += f" and {result.kept_recent} recent unreferenced (written in the grace period)"

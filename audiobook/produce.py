@@ -16,7 +16,7 @@ import logging
 import math
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .audio.ffmpeg import MP3_RATE as WORK_RATE
-from .audio.ffmpeg import ebur128, encode_mp3_file
+from .audio.ffmpeg import Ebur128, ebur128, encode_mp3_file
 from .audio.mp3join import join_mp3
 from .cache import SegmentCache
 from .errors import AudioError
@@ -150,15 +150,21 @@ def _master_chapter(chapter: Chapter, keys: list[str], cache: SegmentCache,
         syntheses.append(synthesis)
         pieces.append(Piece(synthesis.samples, synthesis.sample_rate, sentence.pause_after_ms))
     assembled = assemble_chapter(pieces)
-    pcm, stats = master(assembled.samples, WORK_RATE, settings.loudness_lufs, settings.true_peak_dbtp,
-                        settings.bitrate_kbps)
-    log.debug("chapter %d mastered: %s", chapter.index, stats)
-    cues = [[round(a), round(b), s.text] for (a, b), s in zip(assembled.spans_ms, chapter.sentences, strict=True)]
-    captions = [[c.start_ms, c.end_ms, c.text]
+
+    def caption_cues() -> list[list[Any]]:
+        return [[c.start_ms, c.end_ms, c.text]
                 for s, synthesis, origin, span in zip(chapter.sentences, syntheses, assembled.origins_ms,
                                                       assembled.spans_ms, strict=True)
                 for c in word_cues(s.text, s.spoken, synthesis.boundaries, origin, span)]
-    return pcm, cues, captions
+
+    # Captions are pure Python and mastering mostly numpy (which releases the GIL): side by side.
+    with ThreadPoolExecutor(1, thread_name_prefix="captions") as side:
+        captions = side.submit(caption_cues)
+        pcm, stats = master(assembled.samples, WORK_RATE, settings.loudness_lufs, settings.true_peak_dbtp,
+                            settings.bitrate_kbps)
+    log.debug("chapter %d mastered: %s", chapter.index, stats)
+    cues = [[round(a), round(b), s.text] for (a, b), s in zip(assembled.spans_ms, chapter.sentences, strict=True)]
+    return pcm, cues, captions.result()
 
 
 def _write_captions(folder: Path, stem: str, cues: list[list[Any]]) -> tuple[str, str]:
@@ -201,13 +207,15 @@ def _plan_jobs(script: Script, keys: list[list[str]], tags: EpisodeTags, setting
 
 
 def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Path, tags: EpisodeTags,
-                   settings: AudioSettings, on_stage: ChapterProgress | None) -> ChapterOut:
+                   settings: AudioSettings, on_stage: ChapterProgress | None,
+                   measurer: ThreadPoolExecutor) -> tuple[ChapterOut, Future[Ebur128] | None]:
     """Keep the chapter file if nothing that shapes it changed; if only its tags changed (a title,
-    the track count), copy its audio and rewrite the tags; else master and encode it anew."""
+    the track count), copy its audio and rewrite the tags; else master and encode it anew, and
+    start measuring the encoded file (the measurement, pending, is returned with the chapter)."""
     chapter, prev, file = job.chapter, job.prev, f"{job.stem}.mp3"
     path = folder / file
     if prev and _unchanged(folder, prev, job.fingerprint):
-        return _restore(ChapterOut, prev)
+        return _restore(ChapterOut, prev), None
     if on_stage:
         on_stage(f"chapter {chapter.index}/{total}: assembling")
     same_text = prev is not None and [c[2] for c in prev.get("cues", [])] == [s.text for s in chapter.sentences]
@@ -217,18 +225,18 @@ def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Pa
             write_chapter_tags(tmp, tags, chapter.index, total, chapter.title, job.lyrics)
         return _restore(ChapterOut, {**prev, "fingerprint": job.fingerprint, "title": chapter.title,
                                      "index": chapter.index, "bytes": path.stat().st_size,
-                                     "sha256": file_sha256(path)}, rebuilt=True)
+                                     "sha256": file_sha256(path)}, rebuilt=True), None
     pcm, cues, captions = _master_chapter(chapter, job.keys, cache, settings)
     with atomic_path(path) as tmp:
         encode_mp3_file([pcm], WORK_RATE, settings.bitrate_kbps, tmp)
         write_chapter_tags(tmp, tags, chapter.index, total, chapter.title, job.lyrics)
+    measured = measurer.submit(ebur128, path)  # on the encoded file, while the rest goes on
     vtt, srt = _write_captions(folder, job.stem, captions)
-    summary = ebur128(path)  # measured on the encoded file
-    lufs, peak = summary.integrated_lufs, summary.true_peak_dbtp
     duration_ms = round(1000 * len(pcm) / WORK_RATE)
-    return ChapterOut(chapter.index, chapter.title, file, path.stat().st_size, file_sha256(path), duration_ms,
-                      0, duration_ms, vtt, srt, job.audio_fp, job.fingerprint, job.keys, cues, captions,
-                      round(lufs, 2), round(peak, 2), rebuilt=True)
+    out = ChapterOut(chapter.index, chapter.title, file, path.stat().st_size, file_sha256(path), duration_ms,
+                     0, duration_ms, vtt, srt, job.audio_fp, job.fingerprint, job.keys, cues, captions,
+                     math.nan, math.nan, rebuilt=True)
+    return out, measured
 
 
 def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: Path, slug: str,
@@ -236,9 +244,26 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
             on_stage: ChapterProgress | None = None) -> ProduceResult:
     folder.mkdir(parents=True, exist_ok=True)
     jobs = _plan_jobs(script, keys, tags, settings, previous)
-    with ThreadPoolExecutor(WORKERS, thread_name_prefix="chapter") as pool:
-        outs = list(pool.map(lambda job: _build_chapter(job, len(jobs), cache, folder, tags, settings, on_stage),
-                             jobs))
+    # ebur128 runs as ffmpeg processes on the measurer's threads, overlapping the next chapters and
+    # the episode join; the results are waited for before anything reports loudness.
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="measure") as measurer:
+        with ThreadPoolExecutor(WORKERS, thread_name_prefix="chapter") as pool:
+            built = list(pool.map(lambda job: _build_chapter(job, len(jobs), cache, folder, tags, settings,
+                                                             on_stage, measurer), jobs))
+        outs = [out for out, _ in built]
+        episode = _episode(script, outs, folder, slug, tags, previous, on_stage)
+        for out, measured in built:
+            if measured is not None:
+                summary = measured.result()
+                out.lufs, out.true_peak_dbtp = round(summary.integrated_lufs, 2), round(summary.true_peak_dbtp, 2)
+    if episode.rebuilt:
+        episode.lufs, episode.true_peak_dbtp = _episode_loudness(outs)
+    _remove_stale(folder, previous, [*outs, episode])
+    return ProduceResult(outs, episode)
+
+
+def _episode(script: Script, outs: list[ChapterOut], folder: Path, slug: str, tags: EpisodeTags,
+             previous: dict[str, Any] | None, on_stage: ChapterProgress | None) -> EpisodeOut:
     # The episode is the chapter files' frames joined: its fingerprint is theirs plus its own tags.
     episode_fp = _digest({"chapters": [[c.sha256, c.title] for c in outs],
                           "tags": {**asdict(tags), "cover": hashlib.sha256(tags.cover or b"").hexdigest()},
@@ -246,11 +271,8 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
     prev_episode = (previous or {}).get("episode")
     if prev_episode and prev_episode.get("file") == f"{slug}.mp3" and _unchanged(folder, prev_episode, episode_fp):
         _place_chapters(outs, prev_episode["chapter_starts"], prev_episode["samples"])
-        episode = _restore(EpisodeOut, prev_episode)
-    else:
-        episode = _produce_episode(script, outs, folder, slug, tags, episode_fp, on_stage)
-    _remove_stale(folder, previous, [*outs, episode])
-    return ProduceResult(outs, episode)
+        return _restore(EpisodeOut, prev_episode)
+    return _produce_episode(script, outs, folder, slug, tags, episode_fp, on_stage)
 
 
 def _remove_stale(folder: Path, previous: dict[str, Any] | None, current: list[ChapterOut | EpisodeOut]) -> None:
@@ -296,6 +318,5 @@ def _produce_episode(script: Script, chapters: list[ChapterOut], folder: Path, s
     vtt, srt = _write_captions(folder, slug, captions)
     chapters_json = f"{slug}.chapters.json"
     write_chapters_json(folder / chapters_json, marks, title=script.title)
-    lufs, peak = _episode_loudness(chapters)
     return EpisodeOut(file, path.stat().st_size, file_sha256(path), round(total * 1000 / WORK_RATE), vtt, srt,
-                      chapters_json, fingerprint, lufs, peak, starts, total, rebuilt=True)
+                      chapters_json, fingerprint, math.nan, math.nan, starts, total, rebuilt=True)

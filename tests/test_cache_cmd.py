@@ -131,6 +131,19 @@ def test_info(populated: Path) -> None:
     assert "2 manifests" in lines[-1] and "2 segments, 1 chapter PCMs" in lines[-1]
 
 
+def test_remembered_text_repairs_are_counted_and_pruned_after_the_grace(populated: Path) -> None:
+    from audiobook.memo import memo_root, remembered
+
+    assert remembered("garble", "v1", "old line", lambda: [[1, 2, "。"]]) == [[1, 2, "。"]]
+    assert remembered("garble", "v1", "new line", lambda: []) == []
+    old = next(p for p in (memo_root() / "garble").glob("*.json") if "。" in p.read_text(encoding="utf-8"))
+    os.utime(old, (HOUR_AGO, HOUR_AGO))
+    assert cache_info().memos == 2 and "remembered text repairs: 2" in "\n".join(info_lines(populated))
+    result = prune_cache([populated], grace_s=600)
+    assert result.memos_removed == 1 and not old.exists() and cache_info().memos == 1
+    assert remembered("garble", "v1", "old line", lambda: [[1, 2, "。"]]) == [[1, 2, "。"]]  # computed again
+
+
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "audiobook", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=60)

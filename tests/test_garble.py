@@ -175,3 +175,30 @@ def test_clean_sample_lines_are_cheap(sample_lines: list[str]) -> None:
     for n, line in enumerate(clean, 1):
         repair_line(line, n)
     assert time.process_time() - started < 0.05
+
+
+
+def test_a_lines_repair_is_remembered_and_reread_at_its_new_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from audiobook import memo
+    from audiobook.text import garble
+
+    garbled = "市場的反應出乎意料?!高@是一次冒險」,創辦人說。"
+    first = repair_line(garbled, 3)
+    searched: list[str] = []
+    search = garble._find_edits
+    monkeypatch.setattr(garble, "_find_edits", lambda line: searched.append(line) or search(line))
+    again = repair_line(garbled, 9)  # the line moved: the same repair, at its new line
+    assert searched == [] and again[0] == first[0] != garbled
+    assert [(s.line, s.col, s.original, s.replacement) for s in again[1]] == [
+        (9, s.col, s.original, s.replacement) for s in first[1]]
+
+    entries = list((memo.memo_root() / "garble").glob("*.json"))
+    for entry in entries:
+        entry.write_text("{half", encoding="utf-8")
+    assert entries and repair_line(garbled, 3) == first and searched == [garbled]  # damaged: searched again
+    monkeypatch.setattr(garble, "REPAIR_VERSION", garble.REPAIR_VERSION + 1)
+    garble._memo_version.cache_clear()
+    try:
+        assert repair_line(garbled, 3) == first and searched == [garbled, garbled]  # new code: not the old entry
+    finally:
+        garble._memo_version.cache_clear()

@@ -24,11 +24,14 @@ import logging
 import warnings
 from dataclasses import dataclass
 from functools import cache
+from importlib import metadata
 
+from ..memo import remembered
 from ..models import GarbledSpan
 
 log = logging.getLogger(__name__)
 
+REPAIR_VERSION = 1  # bump when a change here changes any line's repair: remembered edits are keyed by it
 _BOUNDARY = "。！？；，,;:!?"  # clause boundaries for dropping (ASCII ones are used as Chinese punctuation)
 _STRENGTH = {**dict.fromkeys("。！？!?", 3), **dict.fromkeys("；;：:", 2), **dict.fromkeys("，,", 1)}
 _FULL_WIDTH_AGAIN = {",": "，", "!": "！", ";": "；", ":": "："}  # undone by the full→half-width pass
@@ -433,9 +436,22 @@ def repair_line(line: str, lineno: int) -> tuple[str, list[GarbledSpan]]:
 
     Columns are 1-based in `line`. A repaired span's `original` is the misread text and `replacement`
     what replaces it; a dropped span's `original` is the whole clause removed from the line.
+    The search takes up to a second a line (and loads jieba's dictionary), so its edits are
+    remembered per line text (audiobook/memo.py): a re-render does not search again.
     """
     if "?" not in line and "\ufffd" not in line:
         return line, []
+    edits = remembered("garble", _memo_version(), line, lambda: _find_edits(line))
+    return _apply(line, lineno, [(int(a), int(b), str(r)) for a, b, r in edits])
+
+
+@cache
+def _memo_version() -> str:
+    """What a line's edits depend on besides the line: this code and the dictionaries it reads."""
+    return f"garble {REPAIR_VERSION}; jieba {metadata.version('jieba')}; opencc {metadata.version('opencc')}"
+
+
+def _find_edits(line: str) -> list[tuple[int, int, str]]:
     edits: list[tuple[int, int, str]] = []  # (start, stop, replacement), left to right, disjoint
     i = 0
     while i < len(line):
@@ -468,7 +484,7 @@ def repair_line(line: str, lineno: int) -> tuple[str, list[GarbledSpan]]:
             i = max(stop, end)
             continue
         i += 1
-    return _apply(line, lineno, edits)
+    return edits
 
 
 def _apply(line: str, lineno: int, edits: list[tuple[int, int, str]]) -> tuple[str, list[GarbledSpan]]:

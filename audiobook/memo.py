@@ -1,0 +1,45 @@
+"""Small remembered results of slow, deterministic text work (a garbled line's repair: ~1 s of
+search plus jieba's dictionary), so that re-rendering an article does not redo it.
+
+One JSON file per entry under <cache>/memo/<kind>/, named by a hash of everything the result
+depends on (the caller's version string and input). Written atomically; an unreadable entry is
+treated as missing. Entries are disposable: `audiobook cache prune` removes those older than its
+grace period, and they are simply computed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .errors import PublishError
+from .fsutil import atomic_write_text
+from .paths import cache_dir
+
+log = logging.getLogger(__name__)
+
+MEMO_DIR = "memo"
+
+
+def memo_root() -> Path:
+    return cache_dir() / MEMO_DIR
+
+
+def remembered(kind: str, version: str, key: str, compute: Callable[[], Any]) -> Any:
+    """compute(), or the JSON value it gave before for the same kind, version and key."""
+    digest = hashlib.sha256(f"{version}\0{key}".encode()).hexdigest()
+    path = memo_root() / kind / f"{digest}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["value"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    value = compute()
+    try:
+        atomic_write_text(path, json.dumps({"value": value}, ensure_ascii=False))
+    except PublishError as exc:  # a read-only cache costs only speed
+        log.debug("could not remember %s: %s", kind, exc)
+    return value
