@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import heapq
 import logging
-import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 
 from ..memo import remembered
 from ..models import GarbledSpan
+from . import words
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def _signals(line: str, p: int, end: int) -> tuple[int, bool]:
 
 @dataclass(frozen=True)
 class _Lexicon:
-    freq: dict[str, int]
+    freq: Mapping[str, int]  # jieba's word frequencies (words.frequencies())
     gbk_pairs: dict[int, str]
 
     def t2s(self, text: str) -> str:
@@ -173,14 +174,6 @@ def _line_script(text: str) -> str:
 
 @cache
 def _lexicon() -> _Lexicon:
-    with warnings.catch_warnings():
-        # jieba 0.42 has invalid escape sequences; without cached bytecode each import warns about them
-        # (a DeprecationWarning on 3.11, a SyntaxWarning from 3.12), and as errors they break the import.
-        for category in (DeprecationWarning, SyntaxWarning):
-            warnings.filterwarnings("ignore", "invalid escape sequence", category)
-        import jieba
-    jieba.setLogLevel(60)
-    jieba.initialize()
     pairs: dict[int, str] = {}
     for lead in range(0x81, 0xFF):
         for trail in range(0x40, 0xFF):
@@ -190,7 +183,7 @@ def _lexicon() -> _Lexicon:
                 pairs[lead << 8 | trail] = bytes((lead, trail)).decode("gbk")
             except UnicodeDecodeError:
                 pass
-    return _Lexicon(freq=jieba.dt.FREQ, gbk_pairs=pairs)
+    return _Lexicon(freq=words.frequencies(), gbk_pairs=pairs)
 
 
 def _decode(data: bytes, pairs: dict[int, str]) -> tuple[str, list[int]]:

@@ -11,6 +11,8 @@ import bisect
 import re
 from functools import cache
 
+from . import words
+
 MAX_SENTENCE_CHARS = 60
 
 _END_RUN = re.compile(r"[。！？!?；;｡]+|…+|⋯+|\.{3,}|\.(?=\s|$)")
@@ -84,13 +86,6 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
-@cache
-def _jieba():
-    import jieba
-
-    jieba.setLogLevel(60)
-    jieba.initialize()
-    return jieba
 
 
 def word_cut_points(text: str) -> list[int]:
@@ -98,7 +93,7 @@ def word_cut_points(text: str) -> list[int]:
     simplified = _t2s().convert(text)
     if len(simplified) != len(text):
         simplified = text
-    return [end for _, _, end in _jieba().tokenize(simplified)]
+    return [end for _, _, end in words.tokenizer().tokenize(simplified)]
 
 
 def split_long(sentence: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:

@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from audiobook.text import words
 from audiobook.tts.litert_model import MAPPER_FILE, asset_dir
 
 log = logging.getLogger(__name__)
@@ -199,9 +200,7 @@ _TOKEN_RUNS = re.compile(
 
 def _tokens(simplified: str) -> Iterator[tuple[str, str, int, int]]:
     """(kind, text, start, end) over jieba words, split further into runs of one kind."""
-    import jieba
-
-    for word, start, _end in jieba.tokenize(simplified):
+    for word, start, _end in words.tokenizer().tokenize(simplified):
         for m in _TOKEN_RUNS.finditer(word):
             assert m.lastgroup is not None
             yield m.lastgroup, m.group(), start + m.start(), start + m.end()
