@@ -244,7 +244,7 @@ def describe_info(info: CacheInfo) -> list[str]:
              f"segments: {info.segments} ({fmt_bytes(info.segment_bytes)})",
              f"chapter PCMs: {info.chapter_pcms} ({fmt_bytes(info.chapter_pcm_bytes)})"]
     if info.memos:
-        lines.append(f"remembered text repairs: {info.memos} ({fmt_bytes(info.memo_bytes)})")
+        lines.append(f"remembered text results: {info.memos} ({fmt_bytes(info.memo_bytes)})")
     if info.temp_files:
         lines.append(f"leftover temp files: {info.temp_files} ({fmt_bytes(info.temp_bytes)})")
     return lines
@@ -261,7 +261,7 @@ def describe_prune(result: PruneResult) -> str:
     if result.temp_removed:
         text += f", {_count(result.temp_removed, 'temp file')}"
     if result.memos_removed:
-        text += f", {_count(result.memos_removed, 'remembered text repair')}"
+        text += f", {_count(result.memos_removed, 'remembered text result')}"
     text += f"; kept {result.kept_referenced} referenced by {_count(result.manifests, 'manifest')}"
     if result.kept_recent:
         text += f" and {result.kept_recent} recent unreferenced (written in the grace period)"

@@ -1,23 +1,26 @@
-"""Small remembered results of slow, deterministic text work (a garbled line's repair: ~1 s of
-search plus jieba's dictionary), so that re-rendering an article does not redo it.
+"""Small remembered results of slow, deterministic text work, so that re-rendering an article
+does not redo it: a garbled line's repair (up to ~1 s of search) and wetext's reading of a
+number-bearing fragment (wetext loads its grammars in ~0.5 s: a re-render whose changed sentences
+have no numbers never loads them).
 
 One JSON file per entry under <cache>/memo/<kind>/, named by a hash of everything the result
-depends on (the caller's version string and input). Written atomically; an unreadable entry is
-treated as missing. Entries are disposable: `audiobook cache prune` removes those older than its
-grace period, and they are simply computed again.
+depends on (the caller's version string and input); an unreadable entry is treated as missing.
+Entries are disposable: `audiobook cache prune` removes those older than its grace period, and
+they are simply computed again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import PublishError
-from .fsutil import atomic_write_text
 from .paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -38,8 +41,15 @@ def remembered(kind: str, version: str, key: str, compute: Callable[[], Any]) ->
     except (OSError, ValueError, KeyError, TypeError):
         pass
     value = compute()
+    # Renamed into place, not fsynced: an entry a crash leaves empty or torn reads as missing.
     try:
-        atomic_write_text(path, json.dumps({"value": value}, ensure_ascii=False))
-    except PublishError as exc:  # a read-only cache costs only speed
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"value": value}, fh, ensure_ascii=False)
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only or full cache costs only speed
         log.debug("could not remember %s: %s", kind, exc)
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(tmp)
     return value

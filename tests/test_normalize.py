@@ -211,3 +211,19 @@ def test_real_sample_is_fast(local: Normalizer) -> None:
     for s in sentences:
         local.spoken(s)
     assert time.perf_counter() - started < 0.5
+
+
+def test_wetext_readings_are_remembered_so_a_rerender_need_not_load_it() -> None:
+    """Loading wetext costs ~0.5 s a process; a fragment it read once is not asked again."""
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT
+
+    code = ("import sys; from audiobook.text.normalize import wetext_normalize; "
+            "print(wetext_normalize('共有1890人参加，占37.5%'), 'wetext' in sys.modules)")
+    runs = [subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True)
+            for _ in range(2)]
+    first, second = (r.stdout.split() for r in runs)
+    assert first[0] == second[0] and "一千八百九十" in first[0] and "百分之三十七点五" in first[0]
+    assert second[1] == "False"  # the second process read the remembered answer

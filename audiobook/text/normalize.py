@@ -21,12 +21,15 @@ Traditional characters are kept as written (T→S belongs to the local voice's f
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
+from ..memo import remembered
 from .lexicon import DIGIT_NAMES, ENGINES, Lexicon, load_lexicon, spell_out
 
 if TYPE_CHECKING:
@@ -56,7 +59,14 @@ def _wetext_normalizer() -> WetextNormalizer:
 
 
 def wetext_normalize(text: str) -> str:
-    return _wetext_normalizer().normalize(text)
+    """wetext's spoken form of `text`, remembered (memo.py): loading wetext costs ~0.5 s a process."""
+    return remembered("wetext", _wetext_version(), text, lambda: _wetext_normalizer().normalize(text))
+
+
+@functools.cache
+def _wetext_version() -> str:
+    """Everything wetext's answer depends on: its version and the options above (bump on change)."""
+    return f"wetext {metadata.version('wetext')}; zh tn options 1"
 
 
 @dataclass
