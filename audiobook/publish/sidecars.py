@@ -5,6 +5,7 @@ Everything is written atomically (temp file + rename), so a feed never points at
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -73,16 +74,25 @@ def layout_cues(cues: list[Cue], max_columns: int = MAX_LINE_COLUMNS,
     for cue in cues:
         if not 0 <= cue.start_ms < cue.end_ms:
             raise ValueError(f"cue {cue.text[:20]!r} has times {cue.start_ms}–{cue.end_ms} ms")
-        lines = break_lines(" ".join(cue.text.split()), max_columns)
-        chunks = [_join(lines[i:i + max_lines]) for i in range(0, len(lines), max_lines)]
-        total = sum(display_width(chunk) for chunk in chunks)
+        chunks = _wrapped(cue.text, max_columns, max_lines)
+        total = sum(width for width, _ in chunks)
         start, done = cue.start_ms, 0
-        for chunk in chunks:
-            done += display_width(chunk)
+        for width, text in chunks:
+            done += width
             end = cue.start_ms + round((cue.end_ms - cue.start_ms) * done / total)
-            out.append(Cue(start, end, "\n".join(_balanced_lines(chunk, max_columns, max_lines))))
+            out.append(Cue(start, end, text))
             start = end
     return out
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _wrapped(text: str, max_columns: int, max_lines: int) -> tuple[tuple[int, str], ...]:
+    """(display width, wrapped text) of each cue `text` becomes. Remembered: the VTT and the SRT,
+    a chapter's captions and the episode's, lay out the same texts."""
+    lines = break_lines(" ".join(text.split()), max_columns)
+    chunks = [_join(lines[i:i + max_lines]) for i in range(0, len(lines), max_lines)]
+    return tuple((display_width(chunk), "\n".join(_balanced_lines(chunk, max_columns, max_lines)))
+                 for chunk in chunks)
 
 
 def _join(lines: list[str]) -> str:
