@@ -59,7 +59,7 @@ def integrated_lufs(samples: np.ndarray, rate: int) -> float:
 
 def _gated_lufs(y: np.ndarray, rate: int) -> float:
     """Integrated loudness of an already K-weighted signal: the mean square of every 400 ms
-    block with 75 % overlap (pyloudnorm's block bounds) from one cumulative sum, then the
+    block with 75 % overlap (pyloudnorm's block bounds), then the
     absolute (-70 LUFS) and relative (-10 LU) gates. Audio shorter than one block is padded with
     silence, which the absolute gate ignores."""
     block = round(_BLOCK_S * rate)
@@ -69,8 +69,14 @@ def _gated_lufs(y: np.ndarray, rate: int) -> float:
     count = int(np.round((len(y) / rate - _BLOCK_S) / step_s)) + 1
     lower = (_BLOCK_S * 0.25 * np.arange(count) * rate).astype(np.int64)
     upper = np.minimum((_BLOCK_S * (0.25 * np.arange(count) + 1) * rate).astype(np.int64), len(y))
-    energy = np.concatenate([[0.0], np.cumsum(y * y)])
-    z = (energy[upper] - energy[lower]) / (_BLOCK_S * rate)
+    # the energy between consecutive block edges (reduceat: one pass, no running sum over every
+    # sample), then each block's as a difference of the edges' cumulative energies
+    edges = np.unique(np.concatenate([lower, upper]))
+    edges = edges[edges < len(y)]
+    cumulative = np.concatenate([[0.0], np.cumsum(np.add.reduceat(y * y, edges))])
+    points = np.concatenate([edges, [len(y)]])
+    energy_at = cumulative[np.searchsorted(points, upper)] - cumulative[np.searchsorted(points, lower)]
+    z = energy_at / (_BLOCK_S * rate)
     with np.errstate(divide="ignore"):
         block_lufs = -0.691 + 10.0 * np.log10(z)
     gated = z[block_lufs >= -70.0]
