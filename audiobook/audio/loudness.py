@@ -211,7 +211,7 @@ def master(samples: np.ndarray, rate: int, target_lufs: float = TARGET_LUFS,
         lufs=lufs,
         true_peak_dbtp=peak,
         codec_gain_db=codec_gain_db,
-        limited_pct=100.0 * np.count_nonzero(limiter_gain < db_to_gain(-0.1)) / max(1, len(limiter_gain)),
+        limited_pct=100.0 * float(np.count_nonzero(limiter_gain < db_to_gain(-0.1))) / max(1, len(limiter_gain)),
         max_reduction_db=-20.0 * math.log10(max(float(limiter_gain.min(initial=1.0)), 1e-6)),
     )
     log.debug("mastered: %s", stats)
