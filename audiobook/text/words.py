@@ -22,6 +22,7 @@ from array import array
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ..errors import PublishError
 from ..fsutil import atomic_write_bytes
 from ..paths import cache_dir
 
@@ -133,7 +134,10 @@ def frequencies() -> FrequencyIndex:
         log.warning("rebuilding the word index %s (%s)", path, exc)
     jieba.initialize()  # the slow way, this once
     data = _encode(jieba.dt.FREQ, jieba.dt.total)
-    atomic_write_bytes(path, data)
+    try:
+        atomic_write_bytes(path, data)
+    except PublishError as exc:  # an unwritable cache only costs the next run this build again
+        log.warning("could not save the word index: %s", exc)
     return _decode(data)
 
 
