@@ -79,10 +79,10 @@ def resample_poly(x: np.ndarray, up: int, down: int, window: np.ndarray | None =
     return (view @ bank).reshape(-1)[:n_out]
 
 
-def upsampled_rows(x: np.ndarray, up: int, rows: np.ndarray, window: np.ndarray | None = None) -> np.ndarray:
-    """resample_poly(x, up, 1, window).reshape(len(x), up)[rows]: the `up` upsampled values from
-    input sample n up to (not including) n + 1, computed for the requested rows n only."""
-    bank, s_min, width, _ = _filter_bank(up, 1, None if window is None else tuple(map(float, window)))
+def upsampled_rows(x: np.ndarray, up: int, rows: np.ndarray) -> np.ndarray:
+    """resample_poly(x, up, 1).reshape(len(x), up)[rows]: the `up` upsampled values from input
+    sample n up to (not including) n + 1, computed for the requested rows n only."""
+    bank, s_min, width, _ = _filter_bank(up, 1, None)
     padded = np.concatenate([np.zeros(max(0, -s_min)), np.asarray(x, dtype=np.float64),
                              np.zeros(max(0, s_min + width))])
     windows = sliding_window_view(padded[max(0, -s_min) + s_min:], width)  # row n: x[n + s_min ...]
@@ -94,17 +94,13 @@ def upsampled_rows(x: np.ndarray, up: int, rows: np.ndarray, window: np.ndarray 
     return out
 
 
-def upsampled_gain_bound(up: int, window: np.ndarray | None = None) -> float:
-    """The largest sum of |taps| of any of the `up` polyphase filters: an upsampled value is at
-    most this times the largest input sample in its filter's reach."""
-    bank, *_ = _filter_bank(up, 1, None if window is None else tuple(map(float, window)))
-    return float(np.abs(bank).sum(axis=0).max())
-
-
-def upsampled_reach(up: int, window: np.ndarray | None = None) -> tuple[int, int]:
-    """(first, last) input offset from n that the upsampled values of row n depend on."""
-    _, s_min, width, _ = _filter_bank(up, 1, None if window is None else tuple(map(float, window)))
-    return s_min, s_min + width - 1
+@functools.cache
+def upsampled_bounds(up: int) -> tuple[int, int, float]:
+    """For upsampled_rows: (first, last) input offset from n that row n depends on, and the
+    largest sum of |taps| of the `up` polyphase filters (an upsampled value is at most this
+    times the largest input sample in its filter's reach)."""
+    bank, s_min, width, _ = _filter_bank(up, 1, None)
+    return s_min, s_min + width - 1, float(np.abs(bank).sum(axis=0).max())
 
 
 # ------------------------------------------------------------------------------- K-weighting

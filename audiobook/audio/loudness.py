@@ -10,7 +10,6 @@ its coding noise adds peak overshoot, so master() aims the PCM to land on target
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -18,15 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dsp import (
-    k_weighting,
-    kaiser_lowpass,
-    sliding_mean,
-    sliding_min,
-    upsampled_gain_bound,
-    upsampled_reach,
-    upsampled_rows,
-)
+from .dsp import k_weighting, sliding_mean, sliding_min, upsampled_bounds, upsampled_rows
 from .ffmpeg import ebur128, mp3_encoder_gain_db
 
 log = logging.getLogger(__name__)
@@ -89,32 +80,26 @@ def _gated_lufs(y: np.ndarray, rate: int) -> float:
     return -0.691 + 10.0 * math.log10(gated.mean())
 
 
-@functools.cache
-def _interpolation_filter() -> np.ndarray:
-    """resample_poly's own default anti-imaging FIR for 4×, designed once instead of per call."""
-    return kaiser_lowpass(2 * 10 * OVERSAMPLE + 1, 1.0 / OVERSAMPLE, beta=5.0)
-
-
 def true_peak_envelope(samples: np.ndarray, floor: float = 0.0) -> np.ndarray:
     """Per-sample true peak (float32): the max |x| of the 4× oversampled signal between sample n
     and n+1, wherever that can reach `floor`; elsewhere |x[n]| stands in.
 
     Oversampling is the expensive part, and only samples near a loud one can have an
     interpolated value at `floor`: an interpolated value is at most `bound` (the polyphase
-    filters' largest sum of |taps|, ~1.3) times the largest sample in its filter's reach, so rows
-    with no sample ≥ floor / bound within that reach are skipped. floor=0 oversamples everything."""
+    filters' largest sum of |taps|, 2.24 for the 4× filter) times the largest sample in its
+    filter's reach, so rows with no sample ≥ floor / bound within that reach are skipped.
+    floor=0 oversamples everything."""
     x = _as_float(samples)
     env = np.abs(x).astype(np.float32)
     if len(x) == 0:
         return env
-    window = _interpolation_filter()
-    first, last = upsampled_reach(OVERSAMPLE, window)
-    loud = env >= floor / upsampled_gain_bound(OVERSAMPLE, window)
+    first, last, bound = upsampled_bounds(OVERSAMPLE)  # resample_poly's default 81-tap Kaiser filter
+    loud = env >= floor / bound
     # rows with a loud sample in [n + first, n + last]: a sliding count, from one cumulative sum
     count = np.cumsum(np.concatenate([np.zeros(1 - first, np.int32), loud, np.zeros(last, np.int32)]),
                       dtype=np.int32)
     rows = np.flatnonzero(count[last - first + 1:] != count[:len(x)])
-    env[rows] = np.abs(upsampled_rows(x, OVERSAMPLE, rows, window)).max(axis=1)
+    env[rows] = np.abs(upsampled_rows(x, OVERSAMPLE, rows)).max(axis=1)
     return env
 
 
