@@ -13,10 +13,12 @@ from .errors import PublishError
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
+def atomic_path(path: Path, durable: bool = True) -> Iterator[Path]:
     """Yield a temp path next to `path`; on success it is renamed over `path`.
     OS errors (a read-only folder, a file where a folder should be, a full disk) become
-    PublishError naming the path, here, for every file the project writes."""
+    PublishError naming the path, here, for every file the project writes.
+    durable=False skips the fsync: for disposable files, where one a crash leaves empty or
+    torn is only recomputed."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -27,8 +29,9 @@ def atomic_path(path: Path) -> Iterator[Path]:
     try:
         yield tmp_path
         try:
-            with open(tmp_path, "rb+") as fh:
-                os.fsync(fh.fileno())
+            if durable:
+                with open(tmp_path, "rb+") as fh:
+                    os.fsync(fh.fileno())
             os.replace(tmp_path, path)
         except OSError as exc:
             raise PublishError(f"cannot write {path} ({exc.strerror}); check the disk and folder") from exc
@@ -36,13 +39,13 @@ def atomic_path(path: Path) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    with atomic_path(path) as tmp:
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    with atomic_path(path, durable) as tmp:
         try:
             tmp.write_bytes(data)
         except OSError as exc:  # a full disk
             raise PublishError(f"cannot write {path} ({exc.strerror}); check the disk and folder") from exc
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, durable: bool = True) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), durable)

@@ -11,16 +11,15 @@ they are simply computed again.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .errors import PublishError
+from .fsutil import atomic_write_text
 from .paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -41,15 +40,8 @@ def remembered(kind: str, version: str, key: str, compute: Callable[[], Any]) ->
     except (OSError, ValueError, KeyError, TypeError):
         pass
     value = compute()
-    # Renamed into place, not fsynced: an entry a crash leaves empty or torn reads as missing.
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"value": value}, fh, ensure_ascii=False)
-        os.replace(tmp, path)
-    except OSError as exc:  # a read-only or full cache costs only speed
+    try:  # not fsynced: an entry a crash leaves empty or torn reads as missing
+        atomic_write_text(path, json.dumps({"value": value}, ensure_ascii=False), durable=False)
+    except PublishError as exc:  # a read-only or full cache costs only speed
         log.debug("could not remember %s: %s", kind, exc)
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(tmp)
     return value
