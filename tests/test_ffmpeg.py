@@ -111,3 +111,32 @@ def test_lame_scales_low_bitrates_down_a_little():
     # measured with the bundled LAME: 0.95 (−0.45 dB) up to 160 kbit/s, unity from 256
     assert -0.6 < mp3_encoder_gain_db(64) < -0.3
     assert abs(mp3_encoder_gain_db(320)) < 0.05
+
+
+def test_encoder_gain_probe_is_remembered_across_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from audiobook.audio import ffmpeg
+
+    monkeypatch.setenv("AUDIOBOOK_CACHE_DIR", str(tmp_path))
+    ffmpeg.mp3_encoder_gain_db.cache_clear()  # as in a new process
+    measured = mp3_encoder_gain_db(96)
+    assert len(list((tmp_path / "memo" / "mp3-gain").glob("*.json"))) == 1
+    ffmpeg.mp3_encoder_gain_db.cache_clear()
+
+    def no_probe(*_args: object) -> float:
+        raise AssertionError("probe encoded again")
+
+    monkeypatch.setattr(ffmpeg, "_probe_encoder_gain_db", no_probe)
+    assert mp3_encoder_gain_db(96) == measured
+    ffmpeg.mp3_encoder_gain_db.cache_clear()
+
+
+def test_remux_writes_its_file_every_time(tmp_path: Path, pcm: np.ndarray):
+    """Not cached per (stream, path): a watch process re-joining the same episode must still write it."""
+    from audiobook.audio.ffmpeg import remux_mp3
+
+    stream = encode_mp3_bytes(pcm, RATE, 64)
+    out = tmp_path / "episode.mp3"
+    for _ in range(2):
+        remux_mp3(stream, out)
+        assert len(decode_pcm(out, RATE)) >= len(pcm)
+        out.unlink()

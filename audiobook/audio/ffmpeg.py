@@ -136,7 +136,6 @@ def encode_mp3_file(chunks: Iterable[np.ndarray], sample_rate: int, bitrate_kbps
             raise AudioError(f"ffmpeg failed encoding {path.name}: {_last_error_line(errlog.read())}")
 
 
-@cache
 def remux_mp3(stream: bytes, path: Path) -> None:
     """Copy an MP3 frame stream into `path` (atomically) with a fresh Info header; no re-encode."""
     with atomic_path(path) as tmp:
@@ -144,12 +143,24 @@ def remux_mp3(stream: bytes, path: Path) -> None:
                     "-id3v2_version", "0", "-map_metadata", "-1", "-f", "mp3", "-y", str(tmp)], stdin=stream)
 
 
+@cache
 def mp3_encoder_gain_db(bitrate_kbps: int, sample_rate: int = MP3_RATE) -> float:
     """The level change LAME applies at this bitrate, measured once by encoding a probe tone.
 
     LAME's CBR presets scale the input (0.95, −0.45 dB, for every rate up to 160 kbit/s with
     the bundled lame; 1.0 from 256 kbit/s), so an MP3 reads quieter than its PCM. Mastering
-    adds this back to hit the loudness target on the encoded file."""
+    adds this back to hit the loudness target on the encoded file. The probe (~0.2 s) is
+    remembered per ffmpeg binary, so a re-render does not encode it again."""
+    from ..memo import remembered
+
+    exe = Path(ffmpeg_exe())
+    stat = exe.stat()
+    binary = f"{exe}:{stat.st_size}:{stat.st_mtime_ns}"
+    return float(remembered("mp3-gain", f"1/{binary}", f"{bitrate_kbps}/{sample_rate}",
+                            lambda: _probe_encoder_gain_db(bitrate_kbps, sample_rate)))
+
+
+def _probe_encoder_gain_db(bitrate_kbps: int, sample_rate: int) -> float:
     t = np.arange(sample_rate // 2) / sample_rate
     probe = np.round(0.25 * 32767 * np.sin(2 * np.pi * 997 * t)).astype(np.int16)
     decoded = decode_pcm(encode_mp3_bytes(probe, sample_rate, bitrate_kbps), sample_rate)
