@@ -48,9 +48,10 @@ def test_satisfies_the_engine_protocol(engine: LocalEngine) -> None:
 
 
 def test_same_text_gives_identical_bytes(engine: LocalEngine) -> None:
-    first = synth(engine, SENTENCE)
+    first = synth(engine, SENTENCE)  # in-process: the models run on 2 threads
     again = synth(engine, SENTENCE)
-    fresh = local.synthesize_text(litert_model.BakerModels(), SENTENCE)
+    assert engine._in_process_models().num_threads == 2
+    fresh = local.synthesize_text(litert_model.BakerModels(num_threads=1), SENTENCE)
     assert first.samples.dtype == np.int16
     assert first.samples.tobytes() == again.samples.tobytes() == fresh.samples.tobytes()
 

@@ -112,6 +112,7 @@ class BakerModels:
         """acoustic_path, vocoder_path: the patched models (default: patch or find them in the cache)."""
         from ai_edge_litert.interpreter import Interpreter
 
+        self.num_threads = num_threads
         acoustic_path = acoustic_path or patched_acoustic_model()
         vocoder_path = vocoder_path or patched_vocoder_model()
         try:

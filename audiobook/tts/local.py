@@ -5,9 +5,10 @@ boundaries derived from FastSpeech2's predicted durations, one per jieba word, w
 the start of the returned audio (its leading silence included).
 
 A batch runs in a process pool (one model copy per worker, loaded by the initializer); a small
-batch runs in-process. The front end (jieba, pypinyin, OpenCC) runs in the calling process, which
-has jieba loaded already: workers only load the two LiteRT models (~0.6 s instead of 3–7 s with
-jieba's dictionary) and get model inputs, longest first so both cores finish together.
+batch runs in-process, its models using as many threads as the pool has workers. The front
+end (jieba, pypinyin, OpenCC) runs in the calling process, which has jieba loaded already:
+workers only load the two LiteRT models (~0.6 s instead of 3–7 s with jieba's dictionary) and
+get model inputs, longest first so both cores finish together.
 Text with nothing speakable comes back as SILENCE_MS of silence and a warning rather than an
 error, so a stray "……" can't fail a chapter.
 """
@@ -205,8 +206,10 @@ class LocalEngine:
         return failures
 
     def _in_process_models(self) -> litert_model.BakerModels:
+        """Models in the calling process, for small batches: no pool is running then, so they may
+        use every core a pool would have (a sentence synthesizes 1.9× faster on 2; same PCM)."""
         if self._models is None:
-            self._models = litert_model.BakerModels(*self._model_paths)
+            self._models = litert_model.BakerModels(*self._model_paths, num_threads=self.workers)
         return self._models
 
     def _start_pool(self) -> cf.ProcessPoolExecutor:
