@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .audio.ffmpeg import MP3_RATE as WORK_RATE
-from .audio.ffmpeg import Ebur128, ebur128, encode_mp3_file
+from .audio.ffmpeg import Ebur128, encode_mp3_file
 from .audio.mp3join import join_mp3
 from .cache import SegmentCache
 from .errors import AudioError
@@ -230,7 +230,9 @@ def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Pa
     with atomic_path(path) as tmp:
         encode_mp3_file([pcm], WORK_RATE, settings.bitrate_kbps, tmp)
         write_chapter_tags(tmp, tags, chapter.index, total, chapter.title, job.lyrics)
-    measured = measurer.submit(ebur128, path)  # on the encoded file, while the rest goes on
+    from .audio.loudness import measure_encoded
+
+    measured = measurer.submit(measure_encoded, path)  # on the encoded file, while the rest goes on
     vtt, srt = _write_captions(folder, job.stem, captions)
     duration_ms = round(1000 * len(pcm) / WORK_RATE)
     out = ChapterOut(chapter.index, chapter.title, file, path.stat().st_size, file_sha256(path), duration_ms,
@@ -244,8 +246,9 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
             on_stage: ChapterProgress | None = None) -> ProduceResult:
     folder.mkdir(parents=True, exist_ok=True)
     jobs = _plan_jobs(script, keys, tags, settings, previous)
-    # ebur128 runs as ffmpeg processes on the measurer's threads, overlapping the next chapters and
-    # the episode join; the results are waited for before anything reports loudness.
+    # Each chapter is measured (ffmpeg's ebur128 beside a decode for the true peak) on the
+    # measurer's threads, overlapping the next chapters and the episode join; the results are
+    # waited for before anything reports loudness.
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="measure") as measurer:
         with ThreadPoolExecutor(WORKERS, thread_name_prefix="chapter") as pool:
             built = list(pool.map(lambda job: _build_chapter(job, len(jobs), cache, folder, tags, settings,

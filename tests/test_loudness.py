@@ -18,11 +18,12 @@ import pytest
 from scipy.signal import resample_poly
 from speechlike import speech_like
 
-from audiobook.audio.ffmpeg import encode_mp3_file
+from audiobook.audio.ffmpeg import ebur128, encode_mp3_file
 from audiobook.audio.loudness import (
     integrated_lufs,
     limit_true_peak,
     master,
+    measure_encoded,
     measure_file,
     true_peak,
 )
@@ -111,3 +112,16 @@ def test_chapters_and_streamed_episode_agree(tmp_path: Path):
     lufs, peak = measure_file(episode)
     assert lufs == pytest.approx(-19.0, abs=1.0)
     assert peak <= -1.0
+
+
+def test_measure_encoded_reads_like_ebur128(tmp_path: Path):
+    """What render.json reports (ebur128's loudness, our true peak of the decoded MP3) against
+    ffmpeg's ebur128 alone on the same files: loudness equal, true peak within 0.1 dB."""
+    for i, level in enumerate([-30.0, -6.0]):
+        out, _ = master(speech_at(level, seconds=3.0, seed=20 + i), RATE)
+        path = tmp_path / f"{i}.mp3"
+        encode_mp3_file([out], RATE, 64, path)
+        ours, theirs = measure_encoded(path), ebur128(path)
+        assert ours.integrated_lufs == theirs.integrated_lufs
+        assert ours.lra_lu == theirs.lra_lu
+        assert ours.true_peak_dbtp == pytest.approx(theirs.true_peak_dbtp, abs=0.1)

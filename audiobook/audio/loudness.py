@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .dsp import k_weighting, sliding_mean, sliding_min, upsampled_bounds, upsampled_rows
-from .ffmpeg import ebur128, mp3_encoder_gain_db
+from .ffmpeg import MP3_RATE, Ebur128, decode_pcm, ebur128, mp3_encoder_gain_db
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +105,25 @@ def true_peak_envelope(samples: np.ndarray, floor: float = 0.0) -> np.ndarray:
 
 
 def true_peak(samples: np.ndarray) -> float:
-    """True peak in dBTP (4× oversampling; within ~0.1 dB of ffmpeg's ebur128 reading)."""
+    """True peak in dBTP (4× oversampling; within ~0.1 dB of ffmpeg's ebur128 reading).
+
+    Only rows whose filter reaches a sample ≥ peak / bound can interpolate above the sample
+    peak, so only those are oversampled; int16 input stays int16 until then (a chapter is ~6 M
+    samples: 0.08 s instead of 0.4 s for a float64 copy and a full envelope)."""
     if len(samples) == 0:
         return -math.inf
-    # only blocks near the sample peak can hold the true peak
-    peak = float(true_peak_envelope(samples, float(np.abs(_as_float(samples)).max())).max())
-    return 20.0 * math.log10(peak) if peak > 0 else -math.inf
+    first, last, bound = upsampled_bounds(OVERSAMPLE)
+    sample_peak = max(float(samples.max()), -float(samples.min()))
+    if sample_peak == 0:
+        return -math.inf
+    # float32 magnitudes are cheap; the threshold is lowered a hair for their rounding
+    loud = np.abs(samples.astype(np.float32)) >= np.float32(sample_peak / bound * (1 - 1e-6))
+    count = np.cumsum(np.concatenate([np.zeros(1 - first, np.int32), loud, np.zeros(last, np.int32)]),
+                      dtype=np.int32)  # rows with a loud sample in [n + first, n + last]: a sliding count
+    rows = np.flatnonzero(count[last - first + 1:] != count[:len(samples)])
+    peak = max(sample_peak, float(np.abs(upsampled_rows(samples, OVERSAMPLE, rows)).max(initial=0.0)))
+    scale = 32768.0 if samples.dtype == np.int16 else 1.0
+    return 20.0 * math.log10(peak / scale)
 
 
 def limit_true_peak(x: np.ndarray, rate: int, ceiling_dbtp: float,
@@ -204,6 +218,21 @@ def master(samples: np.ndarray, rate: int, target_lufs: float = TARGET_LUFS,
 
 
 def measure_file(path: Path) -> tuple[float, float]:
-    """(integrated LUFS, true peak dBTP) of an encoded file, measured by ffmpeg's ebur128."""
+    """(integrated LUFS, true peak dBTP) of an encoded file, measured by ffmpeg's ebur128 alone."""
     summary = ebur128(path)
     return summary.integrated_lufs, summary.true_peak_dbtp
+
+
+def measure_encoded(path: Path) -> Ebur128:
+    """Loudness and true peak of an encoded file, as a listener's decoder plays it: what
+    render.json reports for each chapter.
+
+    ffmpeg's ebur128 measures the loudness (integrated, LRA); the true peak is ours, on the
+    decoded file, 4× oversampled like ebur128's but only where it can matter. Both run side by
+    side: ~0.45 s for a 2-minute chapter, where ebur128's own true peak (a 192 kHz resampling of
+    everything) took 0.8 s. tests/test_loudness.py compares the two readings."""
+    with ThreadPoolExecutor(1, thread_name_prefix="ebur128") as side:
+        loudness = side.submit(ebur128, path, False)
+        peak = true_peak(decode_pcm(path, MP3_RATE))
+        summary = loudness.result()
+    return Ebur128(summary.integrated_lufs, peak, summary.lra_lu)
