@@ -1,12 +1,14 @@
-"""The whole flow on one screen: ingest → plan → synthesize → assemble/publish → feed."""
+"""The whole flow on one screen: ingest → plan → synthesize ‖ assemble/publish → feed."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +22,7 @@ from .lock import article_lock
 from .models import Document, Script
 from .plan import make_script
 from .publish import EpisodeTags, generate_cover, load_cover, slugify
-from .synthesize import Progress, SynthStats, script_keys, synthesize_script
+from .synthesize import ChapterGate, Progress, SynthStats, script_keys, synthesize_script
 from .text.ingest import ingest
 from .text.normalize import Normalizer, load_lexicon
 from .tts.select import (
@@ -99,11 +101,7 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
         voice, quote_voice = voice_for(choice.name, profile), quote_voice_for(choice.name, profile)
         keys = script_keys(script, choice.name, engine_version(choice.name), voice, quote_voice)
         cache = SegmentCache()
-        synth = synthesize_script(script, keys, lambda: open_engine(choice.name, config), voice, cache, progress,
-                                  quote_voice)
         voices = describe_voices(voice, quote_voice)
-        lap("synthesize")
-
         if not (folder / cover_file).exists() or (folder / cover_file).read_bytes() != cover:
             atomic_write_bytes(folder / cover_file, cover)
         tags = EpisodeTags(album=script.title, artist=script.author or config.show.author, date=script.date,
@@ -111,8 +109,11 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
                            # not the engine's reason: it can vary per run, and tags are part of the fingerprint
                            comment=f"narrated by the {choice.name} engine, voice {voices}")
         settings = AudioSettings(config.render.loudness_lufs, config.render.true_peak_dbtp, config.render.bitrate_kbps)
-        produced = produce(script, keys, cache, folder, slug, tags, settings, previous, on_stage)
-        lap("assemble_publish")
+        synth, produced = _side_by_side(
+            lambda gate: synthesize_script(script, keys, lambda: open_engine(choice.name, config), voice, cache,
+                                           progress, quote_voice, gate),
+            lambda ready: produce(script, keys, cache, folder, slug, tags, settings, previous, on_stage, ready),
+            lap)
 
         changes = summarize_changes(previous, script, keys, synth.synthesized, synth.cached, produced.chapters,
                                     produced.episode.rebuilt, sum(timings.values()))
@@ -121,6 +122,34 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
     feed = _update_feed(root, config)
     lap("feed")
     return RenderResult(folder, script, choice, synth, produced, feed, timings, changes)
+
+
+def _side_by_side(synthesize: Callable[[ChapterGate], SynthStats],
+                  assemble: Callable[[Callable[[int], None]], ProduceResult],
+                  lap: Callable[[str], None]) -> tuple[SynthStats, ProduceResult]:
+    """Synthesis (in the engine's worker processes) and assembly (numpy and ffmpeg, on threads)
+    side by side: a chapter is assembled as soon as its segments are cached, while later chapters
+    synthesize, so assembly fills the cores synthesis leaves idle instead of starting after it.
+    If synthesis stops (an error, Ctrl-C), assembly stops at its next chapter and synthesis's
+    exception is raised; a chapter in flight completes (its files appear atomically)."""
+    gate = ChapterGate()
+    with ThreadPoolExecutor(1, thread_name_prefix="assemble") as side:
+        producing = side.submit(assemble, gate.wait)
+        try:
+            synth = synthesize(gate)
+        except BaseException:
+            gate.stop()
+            with contextlib.suppress(Exception):  # SynthesisStopped, or an assembly error second to this one
+                producing.result()
+            raise
+        lap("synthesize")
+        try:
+            produced = producing.result()
+        except BaseException:  # Ctrl-C while assembling: stop before the next chapter
+            gate.stop()
+            raise
+    lap("assemble_publish")
+    return synth, produced
 
 
 def read_previous(folder: Path) -> dict[str, Any] | None:

@@ -175,6 +175,7 @@ def _write_captions(folder: Path, stem: str, cues: list[list[Any]]) -> tuple[str
 
 
 ChapterProgress = Callable[[str], None]
+SegmentsReady = Callable[[int], None]  # returns once chapter i's segments are cached (synthesize.ChapterGate.wait)
 WORKERS = 2  # chapters built at once: numpy and ffmpeg release the GIL, so threads use both cores
 
 
@@ -207,11 +208,12 @@ def _plan_jobs(script: Script, keys: list[list[str]], tags: EpisodeTags, setting
 
 
 def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Path, tags: EpisodeTags,
-                   settings: AudioSettings, on_stage: ChapterProgress | None,
-                   measurer: ThreadPoolExecutor) -> tuple[ChapterOut, Future[Ebur128] | None]:
+                   settings: AudioSettings, on_stage: ChapterProgress | None, measurer: ThreadPoolExecutor,
+                   wait_for: SegmentsReady | None) -> tuple[ChapterOut, Future[Ebur128] | None]:
     """Keep the chapter file if nothing that shapes it changed; if only its tags changed (a title,
-    the track count), copy its audio and rewrite the tags; else master and encode it anew, and
-    start measuring the encoded file (the measurement, pending, is returned with the chapter)."""
+    the track count), copy its audio and rewrite the tags; else wait until its segments are all
+    cached, master and encode it anew, and start measuring the encoded file (the measurement,
+    pending, is returned with the chapter)."""
     chapter, prev, file = job.chapter, job.prev, f"{job.stem}.mp3"
     path = folder / file
     if prev and _unchanged(folder, prev, job.fingerprint):
@@ -226,6 +228,8 @@ def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Pa
         return _restore(ChapterOut, {**prev, "fingerprint": job.fingerprint, "title": chapter.title,
                                      "index": chapter.index, "bytes": path.stat().st_size,
                                      "sha256": file_sha256(path)}, rebuilt=True), None
+    if wait_for:
+        wait_for(chapter.index)
     pcm, cues, captions = _master_chapter(chapter, job.keys, cache, settings)
     with atomic_path(path) as tmp:
         encode_mp3_file([pcm], WORK_RATE, settings.bitrate_kbps, tmp)
@@ -243,7 +247,9 @@ def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Pa
 
 def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: Path, slug: str,
             tags: EpisodeTags, settings: AudioSettings, previous: dict[str, Any] | None,
-            on_stage: ChapterProgress | None = None) -> ProduceResult:
+            on_stage: ChapterProgress | None = None, wait_for: SegmentsReady | None = None) -> ProduceResult:
+    """Build what changed. With wait_for, this runs beside the synthesis stage: a chapter to
+    rebuild is started once wait_for says its segments are all cached."""
     folder.mkdir(parents=True, exist_ok=True)
     jobs = _plan_jobs(script, keys, tags, settings, previous)
     # Each chapter is measured (ffmpeg's ebur128 beside a decode for the true peak) on the
@@ -252,7 +258,7 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="measure") as measurer:
         with ThreadPoolExecutor(WORKERS, thread_name_prefix="chapter") as pool:
             built = list(pool.map(lambda job: _build_chapter(job, len(jobs), cache, folder, tags, settings,
-                                                             on_stage, measurer), jobs))
+                                                             on_stage, measurer, wait_for), jobs))
         outs = [out for out, _ in built]
         episode = _episode(script, outs, folder, slug, tags, previous, on_stage)
         for out, measured in built:

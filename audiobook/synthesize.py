@@ -1,13 +1,16 @@
 """Synthesis stage: every sentence of the script becomes a cached segment.
 
 Only keys missing from the cache are sent to the engine; each finished segment is cached the
-moment it arrives, so an interrupted run loses only what was in flight. A sentence marked as
+moment it arrives, so an interrupted run loses only what was in flight. Requests go chapter by
+chapter, and a ChapterGate announces each chapter whose segments are all cached, so the
+assembly stage can build it while later chapters are still synthesizing. A sentence marked as
 quoted speech is read by the quote voice when there is one; the segment key includes the voice,
 so the cache keeps narrator and quote readings of the same text apart.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,21 +42,58 @@ def script_keys(script: Script, engine_name: str, engine_version: str, voice: Vo
              for s in ch.sentences] for ch in script.chapters]
 
 
+class SynthesisStopped(Exception):
+    """Raised in the assembly stage's wait for a chapter when the synthesis stage stopped (failed
+    or interrupted) first; the synthesis stage's own exception is the one the user sees."""
+
+
+class ChapterGate:
+    """Hand-off from the synthesis stage to the assembly stage running beside it: wait(i)
+    returns once chapter i's segments are all cached, or raises SynthesisStopped."""
+
+    def __init__(self) -> None:
+        self._ready: set[int] = set()
+        self._stopped = False
+        self._changed = threading.Condition()
+
+    def open(self, index: int) -> None:
+        with self._changed:
+            self._ready.add(index)
+            self._changed.notify_all()
+
+    def stop(self) -> None:
+        """No more chapters will open; waiters (and later callers) stop."""
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+
+    def wait(self, index: int) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: index in self._ready or self._stopped)
+            if self._stopped:
+                raise SynthesisStopped(f"synthesis stopped before chapter {index} was ready")
+
+
 def synthesize_script(script: Script, keys: list[list[str]], open_engine: Callable[[], Engine], voice: Voice,
                       cache: SegmentCache, progress: Progress | None = None,
-                      quote_voice: Voice | None = None) -> SynthStats:
+                      quote_voice: Voice | None = None, gate: ChapterGate | None = None) -> SynthStats:
     """Synthesize what the cache lacks. The engine is only opened (model loaded, pool started)
     when there is something to synthesize, so an unchanged re-render costs no engine start-up."""
     todo: dict[str, SynthRequest] = {}
     chapter_of: dict[str, int] = {}
+    waiting: dict[int, set[str]] = {}  # per chapter, its keys not cached yet
     for chapter, chapter_keys in zip(script.chapters, keys, strict=True):
         for sentence, key in zip(chapter.sentences, chapter_keys, strict=True):
             if key not in todo and key not in chapter_of and not cache.has(key):
-                todo[key] = SynthRequest(key, sentence.spoken, voice_of(sentence, voice, quote_voice))
+                todo[key] = SynthRequest(key, sentence.spoken, voice_of(sentence, voice, quote_voice), chapter.index)
             chapter_of.setdefault(key, chapter.index)
+        waiting[chapter.index] = {k for k in chapter_keys if k in todo}
     unique = len(chapter_of)
     per_chapter = {ch.index: sum(1 for k in todo if chapter_of[k] == ch.index) for ch in script.chapters}
     done = dict.fromkeys(per_chapter, 0)
+    for index, missing in waiting.items():
+        if not missing and gate:
+            gate.open(index)
 
     def on_done(request: SynthRequest, synthesis: Synthesis) -> None:
         cache.put(request.key, synthesis)
@@ -61,6 +101,11 @@ def synthesize_script(script: Script, keys: list[list[str]], open_engine: Callab
         done[index] += 1
         if progress:
             progress(index, done[index], per_chapter[index])
+        for chapter_index, missing in waiting.items():
+            if request.key in missing:
+                missing.discard(request.key)
+                if not missing and gate:
+                    gate.open(chapter_index)
 
     if todo:
         engine = open_engine()

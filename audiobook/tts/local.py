@@ -8,7 +8,8 @@ A batch runs in a process pool (one model copy per worker, loaded by the initial
 batch runs in-process, its models using as many threads as the pool has workers. The front
 end (jieba, pypinyin, OpenCC) runs in the calling process, which has jieba loaded already:
 workers only load the two LiteRT models (~0.6 s instead of 3–7 s with jieba's dictionary) and
-get model inputs, longest first so both cores finish together.
+get model inputs, group by group (chapter by chapter), longest first in each so both cores
+finish a group together.
 Text with nothing speakable comes back as SILENCE_MS of silence and a warning rather than an
 error, so a stray "……" can't fail a chapter.
 """
@@ -185,8 +186,9 @@ class LocalEngine:
                 planned.append((request, rate, plan_text(request.text)))
             except EngineError as exc:
                 failures.append((request, exc))
-        # Longest first: the last tasks to start are short, so both workers finish together.
-        planned.sort(key=lambda item: _cost(item[2]), reverse=True)
+        # Group by group (chapter by chapter), longest first in each: the last tasks of a group
+        # to start are short, so both workers finish it together.
+        planned.sort(key=lambda item: (item[0].group, -_cost(item[2])))
         futures = {pool.submit(_work, utterances, rate): request for request, rate, utterances in planned}
         try:
             for future in cf.as_completed(futures):
