@@ -38,8 +38,12 @@ def test_cuts_are_jiebas(reference) -> None:
         assert ours.lcut(text, HMM=False) == reference.lcut(text, HMM=False), text
 
 
-def test_frequencies_are_jiebas(reference) -> None:
+def test_frequencies_are_jiebas(reference, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDIOBOOK_CACHE_DIR", str(tmp_path))  # built here from jieba's dictionary file
+    words.frequencies.cache_clear()
     index = words.frequencies()
+    words.frequencies.cache_clear()
+    assert (tmp_path / "words").is_dir()
     assert len(index) == len(reference.FREQ) and index.total == reference.total
     for word in random.Random(4).sample(sorted(reference.FREQ), 3000):
         assert word in index and index[word] == reference.FREQ[word] == index.get(word)
