@@ -140,3 +140,15 @@ def test_remux_writes_its_file_every_time(tmp_path: Path, pcm: np.ndarray):
         remux_mp3(stream, out)
         assert len(decode_pcm(out, RATE)) >= len(pcm)
         out.unlink()
+
+
+def test_one_decode_gives_the_pcm_and_ebur128s_loudness(tmp_path: Path, pcm: np.ndarray):
+    from audiobook.audio.ffmpeg import decode_with_loudness
+
+    path = tmp_path / "a.mp3"
+    encode_mp3_file([pcm], RATE, 64, path)
+    samples, summary = decode_with_loudness(path)
+    assert np.array_equal(samples, decode_pcm(path, RATE))
+    alone = ebur128(path)
+    assert (summary.integrated_lufs, summary.lra_lu) == (alone.integrated_lufs, alone.lra_lu)
+    assert math.isnan(summary.true_peak_dbtp)

@@ -189,11 +189,23 @@ def ebur128(path: Path, true_peak: bool = True) -> Ebur128:
     """Measure integrated loudness, loudness range and (unless true_peak=False: NaN, and ~2×
     faster) true peak of an audio file with ffmpeg's ebur128 filter. Silence reads I=-70 and
     Peak=-inf."""
-    # framelog=verbose keeps the 10-per-second frame lines out of the info-level log; the
-    # summary is printed at info. -map 0:a because an MP3 with cover art has a video stream.
     measure = "ebur128=peak=true:framelog=verbose" if true_peak else "ebur128=framelog=verbose"
     proc = _run(["-i", str(path), "-map", "0:a:0", "-af", measure, "-f", "null", "-"], None, "info")
-    log = proc.stderr.decode("utf-8", "replace")
+    return _summary(proc.stderr, path, true_peak)
+
+
+def decode_with_loudness(path: Path) -> tuple[np.ndarray, Ebur128]:
+    """One decode of `path` giving both its mono int16 PCM (at the file's rate) and ebur128's
+    loudness summary (no true peak: NaN), the filter passing the audio through."""
+    proc = _run(["-i", str(path), "-map", "0:a:0", "-af", "ebur128=framelog=verbose", "-f", "s16le", "-ac", "1",
+                 "-"], None, "info")
+    return np.frombuffer(proc.stdout, dtype="<i2").copy(), _summary(proc.stderr, path, False)
+
+
+def _summary(stderr: bytes, path: Path, true_peak: bool) -> Ebur128:
+    # framelog=verbose keeps the 10-per-second frame lines out of the info-level log; the
+    # summary is printed at info. -map 0:a because an MP3 with cover art has a video stream.
+    log = stderr.decode("utf-8", "replace")
     start = log.rfind("Summary:")
     if start < 0:
         raise AudioError(f"ffmpeg printed no loudness summary for {path.name}")

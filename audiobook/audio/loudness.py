@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import logging
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .dsp import k_weighting, sliding_mean, sliding_min, upsampled_bounds, upsampled_rows
-from .ffmpeg import MP3_RATE, Ebur128, decode_pcm, ebur128, mp3_encoder_gain_db
+from .ffmpeg import Ebur128, decode_with_loudness, ebur128, mp3_encoder_gain_db
 
 log = logging.getLogger(__name__)
 
@@ -227,12 +226,10 @@ def measure_encoded(path: Path) -> Ebur128:
     """Loudness and true peak of an encoded file, as a listener's decoder plays it: what
     render.json reports for each chapter.
 
-    ffmpeg's ebur128 measures the loudness (integrated, LRA); the true peak is ours, on the
-    decoded file, 4× oversampled like ebur128's but only where it can matter. Both run side by
-    side: ~0.45 s for a 2-minute chapter, where ebur128's own true peak (a 192 kHz resampling of
-    everything) took 0.8 s. tests/test_loudness.py compares the two readings."""
-    with ThreadPoolExecutor(1, thread_name_prefix="ebur128") as side:
-        loudness = side.submit(ebur128, path, False)
-        peak = true_peak(decode_pcm(path, MP3_RATE))
-        summary = loudness.result()
-    return Ebur128(summary.integrated_lufs, peak, summary.lra_lu)
+    One ffmpeg decode feeds both: its ebur128 filter measures the loudness (integrated, LRA) as
+    the audio passes through, and the true peak is ours, on the decoded samples, 4× oversampled
+    like ebur128's but only where it can matter: ~0.35 s for a 2-minute chapter, where ebur128's
+    own true peak (a 192 kHz resampling of everything) took 0.8 s. tests/test_loudness.py
+    compares the readings with ebur128's own."""
+    samples, summary = decode_with_loudness(path)
+    return Ebur128(summary.integrated_lufs, true_peak(samples), summary.lra_lu)
