@@ -113,3 +113,32 @@ def test_second_render_of_same_article_is_refused(slow_fake: FakeEdgeService,
         if first.poll() is None:
             os.kill(first.pid, signal.SIGKILL)
         first.communicate(timeout=10)
+
+
+def test_ctrl_c_while_chapters_assemble_beside_synthesis(slow_fake: FakeEdgeService, tmp_path: Path) -> None:
+    """Chapter 1 is assembled while chapter 3 still synthesizes; Ctrl-C then stops both quickly and
+    quietly (exit 130), every file written is whole, and the re-run finishes the rest."""
+    article = tmp_path / "article.md"
+    chapters = ["\n\n".join([f"## 第{c}章", "".join(SENTENCES[10 * (c - 1):10 * c])]) for c in (1, 2, 3)]
+    article.write_text(f"---\ntitle: {TITLE}\n---\n\n# {TITLE}\n\n" + "\n\n".join(chapters) + "\n", encoding="utf-8")
+    config = tmp_path / "audiobook.toml"
+    config.write_text("[edge]\nconcurrency = 2\n", encoding="utf-8")
+    out = tmp_path / "out"
+    folder = out / slugify(TITLE)
+    first_chapter = lambda: any(folder.glob("01-*.mp3"))  # noqa: E731
+
+    run1 = start_render(article, out, config)
+    wait_for(first_chapter, run1)
+    assert not (folder / "render.json").exists(), "chapter 1 should be built before synthesis ends"
+    started = time.monotonic()
+    run1.send_signal(signal.SIGINT)
+    _, stderr = run1.communicate(timeout=30)
+    assert run1.returncode == 130, stderr
+    assert time.monotonic() - started < 10
+    assert "Traceback" not in stderr
+    assert not list(folder.glob(".*tmp*")), "no half-written file is left behind"
+
+    run2 = start_render(article, out, config)
+    stdout, stderr = run2.communicate(timeout=120)
+    assert run2.returncode == 0, stderr
+    assert "reused" in stdout

@@ -135,6 +135,28 @@ def test_batch_in_pool_reports_every_request(engine: LocalEngine) -> None:
     assert done["k1"].samples.tobytes() == synth(engine, texts[1]).samples.tobytes()
 
 
+def test_pool_starts_group_by_group_longest_first(engine: LocalEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chapters (groups) complete in reading order, so each can be assembled while later ones
+    synthesize; inside a group the longest go first, so both workers finish it together."""
+    pool = engine._start_pool()
+    started: list[int] = []
+    real_submit = pool.submit
+
+    def recording_submit(fn, *args):  # noqa: ANN001, ANN202
+        if fn is local._work:
+            started.append(sum(len(u.symbols) for u in args[0]))
+        return real_submit(fn, *args)
+
+    monkeypatch.setattr(pool, "submit", recording_submit)
+    texts = {"你好。": 2, "今天天氣很好，我們去公園散步吧。": 1, "好。": 1, "刻板印象往往像一面哈哈鏡。": 2,
+             "再見。": 1}  # text: group
+    requests = [SynthRequest(f"k{i}", t, BAKER, group=g) for i, (t, g) in enumerate(texts.items())]
+    engine.synthesize(requests, lambda _r, _s: None)
+    cost = {t: sum(len(u.symbols) for u in local.plan_text(t)) for t in texts}
+    expected = sorted(texts, key=lambda t: (texts[t], -cost[t]))
+    assert started == [cost[t] for t in expected]
+
+
 def test_failures_are_collected_after_the_others(engine: LocalEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     real = local.synthesize_text
 
