@@ -42,6 +42,7 @@ from .publish import (
     write_vtt,
 )
 from .publish.wordcues import word_cues
+from .synthesize import synthesis_order
 
 log = logging.getLogger(__name__)
 
@@ -257,8 +258,13 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
     # waited for before anything reports loudness.
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="measure") as measurer:
         with ThreadPoolExecutor(WORKERS, thread_name_prefix="chapter") as pool:
-            built = list(pool.map(lambda job: _build_chapter(job, len(jobs), cache, folder, tags, settings,
-                                                             on_stage, measurer, wait_for), jobs))
+            # in the order their segments arrive (synthesis_order), back in reading order after
+            position = {index: i for i, index in enumerate(synthesis_order(script))}
+            ordered = sorted(jobs, key=lambda job: position[job.chapter.index])
+            done = dict(zip((job.chapter.index for job in ordered),
+                            pool.map(lambda job: _build_chapter(job, len(jobs), cache, folder, tags, settings,
+                                                                on_stage, measurer, wait_for), ordered), strict=True))
+            built = [done[job.chapter.index] for job in jobs]
         outs = [out for out, _ in built]
         episode = _episode(script, outs, folder, slug, tags, previous, on_stage)
         for out, measured in built:

@@ -2,8 +2,9 @@
 
 Only keys missing from the cache are sent to the engine; each finished segment is cached the
 moment it arrives, so an interrupted run loses only what was in flight. Requests go chapter by
-chapter, and a ChapterGate announces each chapter whose segments are all cached, so the
-assembly stage can build it while later chapters are still synthesizing. A sentence marked as
+chapter (longest chapter first, see synthesis_order), and a ChapterGate announces each chapter
+whose segments are all cached, so the assembly stage can build it while later chapters are
+still synthesizing. A sentence marked as
 quoted speech is read by the quote voice when there is one; the segment key includes the voice,
 so the cache keeps narrator and quote readings of the same text apart.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .cache import SegmentCache, segment_key
 from .models import Script, Sentence
@@ -74,6 +75,14 @@ class ChapterGate:
                 raise SynthesisStopped(f"synthesis stopped before chapter {index} was ready")
 
 
+def synthesis_order(script: Script) -> list[int]:
+    """Chapter indices in the order they are synthesized and then assembled: the longest first
+    (by spoken characters), so the chapter whose assembly is left after synthesis ends is the
+    shortest (the usual longest-first rule for two stages in a pipeline)."""
+    length = {ch.index: sum(len(s.spoken) for s in ch.sentences) for ch in script.chapters}
+    return sorted(length, key=lambda index: (-length[index], index))
+
+
 def synthesize_script(script: Script, keys: list[list[str]], open_engine: Callable[[], Engine], voice: Voice,
                       cache: SegmentCache, progress: Progress | None = None,
                       quote_voice: Voice | None = None, gate: ChapterGate | None = None) -> SynthStats:
@@ -82,10 +91,14 @@ def synthesize_script(script: Script, keys: list[list[str]], open_engine: Callab
     todo: dict[str, SynthRequest] = {}
     chapter_of: dict[str, int] = {}
     waiting: dict[int, set[str]] = {}  # per chapter, its keys not cached yet
+    rank = {index: position for position, index in enumerate(synthesis_order(script))}
     for chapter, chapter_keys in zip(script.chapters, keys, strict=True):
         for sentence, key in zip(chapter.sentences, chapter_keys, strict=True):
-            if key not in todo and key not in chapter_of and not cache.has(key):
-                todo[key] = SynthRequest(key, sentence.spoken, voice_of(sentence, voice, quote_voice), chapter.index)
+            if key in todo:  # a sentence repeated in another chapter: whichever comes first takes it
+                todo[key] = replace(todo[key], group=min(todo[key].group, rank[chapter.index]))
+            elif key not in chapter_of and not cache.has(key):
+                todo[key] = SynthRequest(key, sentence.spoken, voice_of(sentence, voice, quote_voice),
+                                         rank[chapter.index])
             chapter_of.setdefault(key, chapter.index)
         waiting[chapter.index] = {k for k in chapter_keys if k in todo}
     unique = len(chapter_of)
@@ -110,7 +123,7 @@ def synthesize_script(script: Script, keys: list[list[str]], open_engine: Callab
     if todo:
         engine = open_engine()
         try:
-            engine.synthesize(list(todo.values()), on_done)
+            engine.synthesize(sorted(todo.values(), key=lambda request: request.group), on_done)
         finally:
             engine.close()
     total = sum(len(k) for k in keys)

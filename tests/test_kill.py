@@ -6,6 +6,7 @@ The edge engine talks to the in-process fake, slowed down so the kill lands mid-
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -116,8 +117,8 @@ def test_second_render_of_same_article_is_refused(slow_fake: FakeEdgeService,
 
 
 def test_ctrl_c_while_chapters_assemble_beside_synthesis(slow_fake: FakeEdgeService, tmp_path: Path) -> None:
-    """Chapter 1 is assembled while chapter 3 still synthesizes; Ctrl-C then stops both quickly and
-    quietly (exit 130), every file written is whole, and the re-run finishes the rest."""
+    """A chapter is assembled while others still synthesize; Ctrl-C then stops both quickly and
+    quietly (exit 130), every file written is whole, and the re-run synthesizes the rest."""
     article = tmp_path / "article.md"
     chapters = ["\n\n".join([f"## 第{c}章", "".join(SENTENCES[10 * (c - 1):10 * c])]) for c in (1, 2, 3)]
     article.write_text(f"---\ntitle: {TITLE}\n---\n\n# {TITLE}\n\n" + "\n\n".join(chapters) + "\n", encoding="utf-8")
@@ -125,11 +126,10 @@ def test_ctrl_c_while_chapters_assemble_beside_synthesis(slow_fake: FakeEdgeServ
     config.write_text("[edge]\nconcurrency = 2\n", encoding="utf-8")
     out = tmp_path / "out"
     folder = out / slugify(TITLE)
-    first_chapter = lambda: any(folder.glob("01-*.mp3"))  # noqa: E731
+    a_chapter = lambda: any(folder.glob("0*.mp3"))  # noqa: E731
 
     run1 = start_render(article, out, config)
-    wait_for(first_chapter, run1)
-    assert not (folder / "render.json").exists(), "chapter 1 should be built before synthesis ends"
+    wait_for(a_chapter, run1)
     started = time.monotonic()
     run1.send_signal(signal.SIGINT)
     _, stderr = run1.communicate(timeout=30)
@@ -141,4 +141,5 @@ def test_ctrl_c_while_chapters_assemble_beside_synthesis(slow_fake: FakeEdgeServ
     run2 = start_render(article, out, config)
     stdout, stderr = run2.communicate(timeout=120)
     assert run2.returncode == 0, stderr
-    assert "reused" in stdout
+    synthesized, reused = (int(n) for n in re.search(r"(\d+) synthesized, (\d+) reused", stdout).groups())
+    assert synthesized > 0 and reused > 0, "Ctrl-C should have landed mid-synthesis, after a chapter was built"

@@ -12,7 +12,14 @@ import pytest
 from audiobook.cache import SegmentCache
 from audiobook.config import Config, load_profile
 from audiobook.pipeline import _side_by_side, plan_article
-from audiobook.synthesize import ChapterGate, SynthesisStopped, SynthStats, script_keys, synthesize_script
+from audiobook.synthesize import (
+    ChapterGate,
+    SynthesisStopped,
+    SynthStats,
+    script_keys,
+    synthesis_order,
+    synthesize_script,
+)
 from audiobook.tts.base import Synthesis, SynthRequest, Voice
 from audiobook.tts.local import LocalEngine
 
@@ -90,10 +97,23 @@ def test_chapters_open_as_soon_as_their_segments_are_cached(tmp_path: Path) -> N
 
     stats = synthesize_script(script, keys, lambda: _Recording(log), BAKER, SegmentCache(), gate=LoggingGate())
     assert stats.synthesized == sum(len(k) for k in keys)
+    order = synthesis_order(script)
+    assert order != sorted(order)  # this article's chapters are synthesized out of reading order
     expected: list[str] = []
-    for chapter in script.chapters:  # requests go chapter by chapter, each opening right after its last segment
-        expected += [f"segment {chapter.index}"] * len(chapter.sentences) + [f"chapter {chapter.index}"]
+    for index in order:  # chapter by chapter, each opening right after its last segment
+        rank = order.index(index)
+        expected += [f"segment {rank}"] * len(script.chapters[index - 1].sentences) + [f"chapter {index}"]
     assert log == expected
+
+
+def test_the_longest_chapter_is_synthesized_first_and_the_shortest_last(tmp_path: Path) -> None:
+    article = tmp_path / "a.md"
+    article.write_text(ARTICLE, encoding="utf-8")
+    script = plan_article(article, Config(), load_profile("default"), "local")
+    length = {ch.index: sum(len(s.spoken) for s in ch.sentences) for ch in script.chapters}
+    order = synthesis_order(script)
+    assert sorted(order) == [ch.index for ch in script.chapters]
+    assert [length[i] for i in order] == sorted(length.values(), reverse=True)
 
 
 def test_a_cached_chapter_opens_before_anything_is_synthesized(tmp_path: Path) -> None:
