@@ -253,7 +253,7 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
     rebuild is started once wait_for says its segments are all cached."""
     folder.mkdir(parents=True, exist_ok=True)
     jobs = _plan_jobs(script, keys, tags, settings, previous)
-    # Each chapter is measured (ffmpeg's ebur128 beside a decode for the true peak) on the
+    # Each chapter is measured (one ffmpeg decode: ebur128's loudness, then our true peak) on the
     # measurer's threads, overlapping the next chapters and the episode join; the results are
     # waited for before anything reports loudness.
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="measure") as measurer:

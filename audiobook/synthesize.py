@@ -4,9 +4,9 @@ Only keys missing from the cache are sent to the engine; each finished segment i
 moment it arrives, so an interrupted run loses only what was in flight. Requests go chapter by
 chapter (longest chapter first, see synthesis_order), and a ChapterGate announces each chapter
 whose segments are all cached, so the assembly stage can build it while later chapters are
-still synthesizing. A sentence marked as
-quoted speech is read by the quote voice when there is one; the segment key includes the voice,
-so the cache keeps narrator and quote readings of the same text apart.
+still synthesizing. A sentence marked as quoted speech is read by the quote voice when there
+is one; the segment key includes the voice, so the cache keeps narrator and quote readings of
+the same text apart.
 """
 
 from __future__ import annotations

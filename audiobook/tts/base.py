@@ -41,8 +41,8 @@ class SynthRequest:
     key: str  # segment cache key
     text: str  # spoken text (never empty of speakable characters)
     voice: Voice
-    # Engines start lower groups first (the synthesis stage passes the chapter index, so chapters
-    # complete in reading order and are assembled while later ones are still synthesizing).
+    # Engines start lower groups first (the synthesis stage passes its chapter order, so each
+    # chapter completes as a whole and is assembled while later ones are still synthesizing).
     group: int = 0
 
 
