@@ -179,7 +179,7 @@ def no_render_running(output_roots: Sequence[Path]) -> Iterator[None]:
 def prune_cache(output_roots: Sequence[Path], grace_s: float = DEFAULT_GRACE_S, dry_run: bool = False,
                 now: float | None = None) -> PruneResult:
     """Remove cached segments and chapter PCMs that no manifest under `output_roots` references,
-    leftover temp files and remembered text results (memo.py: recomputed when needed), except
+    leftover temp files and remembered results (memo.py: recomputed when needed), except
     those modified within the last `grace_s` seconds."""
     now = time.time() if now is None else now
     with no_render_running(output_roots):
@@ -244,7 +244,7 @@ def describe_info(info: CacheInfo) -> list[str]:
              f"segments: {info.segments} ({fmt_bytes(info.segment_bytes)})",
              f"chapter PCMs: {info.chapter_pcms} ({fmt_bytes(info.chapter_pcm_bytes)})"]
     if info.memos:
-        lines.append(f"remembered text results: {info.memos} ({fmt_bytes(info.memo_bytes)})")
+        lines.append(f"remembered results: {info.memos} ({fmt_bytes(info.memo_bytes)})")
     if info.temp_files:
         lines.append(f"leftover temp files: {info.temp_files} ({fmt_bytes(info.temp_bytes)})")
     return lines
@@ -261,7 +261,7 @@ def describe_prune(result: PruneResult) -> str:
     if result.temp_removed:
         text += f", {_count(result.temp_removed, 'temp file')}"
     if result.memos_removed:
-        text += f", {_count(result.memos_removed, 'remembered text result')}"
+        text += f", {_count(result.memos_removed, 'remembered result')}"
     text += f"; kept {result.kept_referenced} referenced by {_count(result.manifests, 'manifest')}"
     if result.kept_recent:
         text += f" and {result.kept_recent} recent unreferenced (written in the grace period)"

@@ -1,7 +1,7 @@
-"""Small remembered results of slow, deterministic text work, so that re-rendering an article
-does not redo it: a garbled line's repair (up to ~1 s of search) and wetext's reading of a
-number-bearing fragment (wetext loads its grammars in ~0.5 s: a re-render whose changed sentences
-have no numbers never loads them).
+"""Small remembered results of slow, deterministic work, so that re-rendering an article does
+not redo it: a garbled line's repair (up to ~1 s of search), wetext's reading of a number-bearing
+fragment (wetext loads its grammars in ~0.5 s: a re-render whose changed sentences have no
+numbers never loads them), the MP3 encoder's gain and the voice model files' hashes.
 
 One JSON file per entry under <cache>/memo/<kind>/, named by a hash of everything the result
 depends on (the caller's version string and input); an unreadable entry is treated as missing.

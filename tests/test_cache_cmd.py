@@ -138,7 +138,7 @@ def test_remembered_text_repairs_are_counted_and_pruned_after_the_grace(populate
     assert remembered("garble", "v1", "new line", lambda: []) == []
     old = next(p for p in (memo_root() / "garble").glob("*.json") if "。" in p.read_text(encoding="utf-8"))
     os.utime(old, (HOUR_AGO, HOUR_AGO))
-    assert cache_info().memos == 2 and "remembered text results: 2" in "\n".join(info_lines(populated))
+    assert cache_info().memos == 2 and "remembered results: 2" in "\n".join(info_lines(populated))
     result = prune_cache([populated], grace_s=600)
     assert result.memos_removed == 1 and not old.exists() and cache_info().memos == 1
     assert remembered("garble", "v1", "old line", lambda: [[1, 2, "。"]]) == [[1, 2, "。"]]  # computed again

@@ -53,6 +53,17 @@ def asset_dir() -> Path:
 
 
 def file_sha256(path: Path) -> str:
+    """sha256 of a model file, remembered by its identity on disk (path, inode, size, mtime): the
+    ~110 MB of model files a render checks cost ~0.2 s to hash, every run. A file rewritten
+    (re-patched, truncated by a crash, edited) gets a new identity and is hashed again."""
+    from audiobook.memo import remembered
+
+    stat = path.stat()
+    identity = f"{path.resolve()}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
+    return str(remembered("file-sha256", "1", identity, lambda: _hash_file(path)))
+
+
+def _hash_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
