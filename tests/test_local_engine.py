@@ -261,3 +261,20 @@ def test_patched_vocoder_sounds_like_the_exported_one(engine: LocalEngine, expor
         difference = np.abs(ours - exported)
         assert difference.max() < 1.05 / 128  # one step, through the PQMF filter (peak gain ~1.01)
         assert np.mean(difference > 1e-6) < 0.002
+
+
+def test_model_hashes_are_remembered_until_the_file_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(paths.ENV_CACHE_DIR, str(tmp_path / "cache"))
+    model = tmp_path / "model.tflite"
+    model.write_bytes(b"one")
+    assert litert_model.file_sha256(model) == hashlib.sha256(b"one").hexdigest()
+    real = litert_model._hash_file
+
+    def unread(_path: Path) -> str:
+        raise AssertionError("hashed again")
+
+    monkeypatch.setattr(litert_model, "_hash_file", unread)
+    assert litert_model.file_sha256(model) == hashlib.sha256(b"one").hexdigest()  # remembered
+    monkeypatch.setattr(litert_model, "_hash_file", real)
+    model.write_bytes(b"two!")  # rewritten: a new size and mtime
+    assert litert_model.file_sha256(model) == hashlib.sha256(b"two!").hexdigest()
