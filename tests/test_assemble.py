@@ -17,7 +17,6 @@ from audiobook.audio.assemble import (
     AssembledChapter,
     Piece,
     assemble_chapter,
-    save_pcm,
     speech_bounds,
     to_work_rate,
 )
@@ -107,12 +106,6 @@ def test_bad_pieces_are_audio_errors():
         assemble_chapter([Piece(np.zeros(10, np.int16), ENGINE_RATE, -5)])
     with pytest.raises(AudioError, match="int16"):
         assemble_chapter([Piece(np.zeros(10, np.float32), ENGINE_RATE, 0)])
-
-
-def test_pcm_spool_round_trip(tmp_path: Path):
-    part = np.arange(-6, 6, dtype=np.int16)
-    save_pcm(tmp_path / "a.pcm", part)
-    assert np.array_equal(np.fromfile(tmp_path / "a.pcm", dtype="<i2"), part)
 
 
 # -- the embedded voice, end to end ------------------------------------------------------------

@@ -14,12 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import AudioError
-from ..fsutil import atomic_path
 from .dsp import resample_poly
 
 WORK_RATE = 44100
@@ -132,8 +130,3 @@ def assemble_chapter(pieces: Sequence[Piece], lead_in_ms: int = 0) -> AssembledC
         pos += length + pause
     return AssembledChapter(out, spans, origins)
 
-
-def save_pcm(path: Path, samples: np.ndarray) -> None:
-    """Write mastered int16 PCM (raw little-endian, no header) atomically (the chapter-PCM cache)."""
-    with atomic_path(path) as tmp:
-        np.ascontiguousarray(samples, dtype="<i2").tofile(tmp)

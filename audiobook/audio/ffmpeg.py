@@ -185,13 +185,12 @@ _SUMMARY_FIELDS = {"I": r"I:\s+(-?[\d.]+|-?inf)\s+LUFS", "LRA": r"LRA:\s+(-?[\d.
                    "Peak": r"Peak:\s+(-?[\d.]+|-?inf)\s+dBFS"}
 
 
-def ebur128(path: Path, true_peak: bool = True) -> Ebur128:
-    """Measure integrated loudness, loudness range and (unless true_peak=False: NaN, and ~2×
-    faster) true peak of an audio file with ffmpeg's ebur128 filter. Silence reads I=-70 and
-    Peak=-inf."""
-    measure = "ebur128=peak=true:framelog=verbose" if true_peak else "ebur128=framelog=verbose"
-    proc = _run(["-i", str(path), "-map", "0:a:0", "-af", measure, "-f", "null", "-"], None, "info")
-    return _summary(proc.stderr, path, true_peak)
+def ebur128(path: Path) -> Ebur128:
+    """Measure integrated loudness, loudness range and true peak of an audio file (e.g. the
+    encoded MP3) with ffmpeg's ebur128 filter. Silence reads I=-70 and Peak=-inf."""
+    proc = _run(["-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true:framelog=verbose",
+                 "-f", "null", "-"], None, "info")
+    return _summary(proc.stderr, path, true_peak=True)
 
 
 def decode_with_loudness(path: Path) -> tuple[np.ndarray, Ebur128]:
@@ -199,7 +198,7 @@ def decode_with_loudness(path: Path) -> tuple[np.ndarray, Ebur128]:
     loudness summary (no true peak: NaN), the filter passing the audio through."""
     proc = _run(["-i", str(path), "-map", "0:a:0", "-af", "ebur128=framelog=verbose", "-f", "s16le", "-ac", "1",
                  "-"], None, "info")
-    return np.frombuffer(proc.stdout, dtype="<i2").copy(), _summary(proc.stderr, path, False)
+    return np.frombuffer(proc.stdout, dtype="<i2").copy(), _summary(proc.stderr, path, true_peak=False)
 
 
 def _summary(stderr: bytes, path: Path, true_peak: bool) -> Ebur128:
