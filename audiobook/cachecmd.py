@@ -1,7 +1,8 @@
 """`audiobook cache info` and `audiobook cache prune`.
 
 Prune keeps everything a render manifest (render.json) under the given output folders refers
-to: each chapter's segment keys and its mastered-PCM fingerprint. It refuses to run when a
+to: each chapter's segment keys. Chapter PCMs are what older versions kept to re-encode the
+episode; nothing reads them any more, so prune removes them all. It refuses to run when a
 manifest there can't be read (it can't tell what that one needs) or a render there is running
 (the article lock is held), and it keeps unreferenced entries younger than a grace period, since
 a render into some other output folder may be writing them right now.
@@ -26,7 +27,7 @@ from .paths import cache_dir
 
 RENDER_JSON = "render.json"  # pipeline.RENDER_JSON (not imported: it pulls in the whole pipeline)
 RENDER_FORMAT = 1
-PCM_DIR = "chapters"
+PCM_DIR = "chapters"  # legacy: mastered chapter PCM, written by versions before the MP3 join
 PCM_SUFFIX = ".pcm"
 TEMP_SUFFIX = ".tmp"  # fsutil.atomic_path leftovers of a killed process
 DEFAULT_GRACE_S = 15 * 60
@@ -35,7 +36,7 @@ DEFAULT_GRACE_S = 15 * 60
 @dataclass
 class Entry:
     path: Path
-    name: str  # segment key or chapter audio fingerprint
+    name: str  # segment key, or a legacy chapter PCM's fingerprint
     bytes: int
     mtime: float
 
@@ -58,7 +59,6 @@ class CacheInfo:
 class References:
     manifests: list[Path] = field(default_factory=list)
     segment_keys: set[str] = field(default_factory=set)
-    chapter_fingerprints: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -124,7 +124,7 @@ def cache_info() -> CacheInfo:
 
 
 def find_references(output_roots: Sequence[Path]) -> References:
-    """Every segment key and chapter-PCM fingerprint the manifests under `output_roots` use.
+    """Every segment key the manifests under `output_roots` use.
     An unreadable manifest is an error: pruning without knowing what it needs could delete it."""
     refs = References()
     for root in output_roots:
@@ -151,11 +151,9 @@ def _read_manifest(path: Path, refs: References) -> None:
         raise bad("no chapter list")
     for chapter in chapters:
         keys = chapter.get("keys") if isinstance(chapter, dict) else None
-        fingerprint = chapter.get("audio_fingerprint") if isinstance(chapter, dict) else None
-        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or not isinstance(fingerprint, str):
-            raise bad("a chapter without segment keys or audio fingerprint")
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise bad("a chapter without segment keys")
         refs.segment_keys.update(keys)
-        refs.chapter_fingerprints.add(fingerprint)
     refs.manifests.append(path)
 
 
@@ -178,15 +176,15 @@ def no_render_running(output_roots: Sequence[Path]) -> Iterator[None]:
 
 def prune_cache(output_roots: Sequence[Path], grace_s: float = DEFAULT_GRACE_S, dry_run: bool = False,
                 now: float | None = None) -> PruneResult:
-    """Remove cached segments and chapter PCMs that no manifest under `output_roots` references,
-    leftover temp files and remembered results (memo.py: recomputed when needed), except
+    """Remove cached segments that no manifest under `output_roots` references, legacy chapter
+    PCMs, leftover temp files and remembered results (memo.py: recomputed when needed), except
     those modified within the last `grace_s` seconds."""
     now = time.time() if now is None else now
     with no_render_running(output_roots):
         refs = find_references(output_roots)
         result = PruneResult(manifests=len(refs.manifests), dry_run=dry_run)
         for kind, entries, keep in (("segment", segment_entries(), refs.segment_keys),
-                                    ("pcm", pcm_entries(), refs.chapter_fingerprints),
+                                    ("pcm", pcm_entries(), set()),
                                     ("temp", temp_entries(), set()),
                                     ("memo", memo_entries(), set())):
             for entry in entries:

@@ -84,17 +84,18 @@ def remaining() -> tuple[set[str], set[str]]:
 
 
 def test_prune_removes_only_unreferenced(populated: Path) -> None:
+    """Segments no manifest uses go; legacy chapter PCMs all go (nothing reads them any more)."""
     dry = prune_cache([populated], grace_s=600, dry_run=True)
-    assert (dry.segments_removed, dry.pcms_removed, dry.temp_removed, dry.kept_recent) == (2, 1, 1, 1)
+    assert (dry.segments_removed, dry.pcms_removed, dry.temp_removed, dry.kept_recent) == (2, 4, 1, 1)
     assert remaining() == ({key(n) for n in range(1, 7)}, {"fa1", "fa2", "fb1", "old1"})
 
     result = prune_cache([populated], grace_s=600)
-    assert (result.manifests, result.segments_removed, result.pcms_removed, result.temp_removed) == (2, 2, 1, 1)
+    assert (result.manifests, result.segments_removed, result.pcms_removed, result.temp_removed) == (2, 2, 4, 1)
     assert result.freed_bytes == dry.freed_bytes > 0
-    assert remaining() == ({key(1), key(2), key(3), key(6)}, {"fa1", "fa2", "fb1"})
+    assert remaining() == ({key(1), key(2), key(3), key(6)}, set())
 
     prune_cache([populated], grace_s=0)  # no grace: the recent unreferenced one goes too
-    assert remaining() == ({key(1), key(2), key(3)}, {"fa1", "fa2", "fb1"})
+    assert remaining() == ({key(1), key(2), key(3)}, set())
 
 
 @pytest.mark.parametrize("content", ["{not json", json.dumps({"format": 99, "chapters": []}),
@@ -128,7 +129,7 @@ def test_info(populated: Path) -> None:
     lines = info_lines(populated, grace_s=600)
     assert lines[0] == f"location: {cache_dir()}"
     assert lines[2].startswith("segments: 6 (") and lines[3].startswith("chapter PCMs: 4 (")
-    assert "2 manifests" in lines[-1] and "2 segments, 1 chapter PCMs" in lines[-1]
+    assert "2 manifests" in lines[-1] and "2 segments, 4 chapter PCMs" in lines[-1]
 
 
 def test_remembered_text_repairs_are_counted_and_pruned_after_the_grace(populated: Path) -> None:
@@ -155,8 +156,8 @@ def test_cache_commands(populated: Path, tmp_path: Path) -> None:
     assert "segments: 6" in info.stdout and "chapter PCMs: 4" in info.stdout
     prune = run_cli("cache", "prune", "--output", str(populated), "--grace-minutes", "0", cwd=tmp_path)
     assert prune.returncode == 0, prune.stderr
-    assert prune.stdout.startswith("freed ") and "3 segments, 1 chapter PCM, 1 temp file" in prune.stdout
-    assert remaining() == ({key(1), key(2), key(3)}, {"fa1", "fa2", "fb1"})
+    assert prune.stdout.startswith("freed ") and "3 segments, 4 chapter PCMs, 1 temp file" in prune.stdout
+    assert remaining() == ({key(1), key(2), key(3)}, set())
     missing = run_cli("cache", "prune", "--output", str(tmp_path / "nope"), cwd=tmp_path)
     assert missing.returncode == 1 and missing.stderr.startswith("error:") and "Traceback" not in missing.stderr
 
