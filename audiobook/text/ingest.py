@@ -30,6 +30,8 @@ _CHAPTER_HEADING = re.compile(
     r"第\s*[一二三四五六七八九十百零〇\d]{1,4}\s*[章節节部篇回卷](\s|[:：、.．]|$).{0,40})\s*$"
 )
 _ENDS_SENTENCE = re.compile(r"[。！？!?；;…]$")
+
+
 def is_speakable_char(ch: str) -> bool:
     """A letter or digit of any script (not punctuation, symbols or emoji): something a voice says."""
     return unicodedata.category(ch)[0] in "LN"
