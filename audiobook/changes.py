@@ -27,6 +27,9 @@ class ChangeSummary:
     segments_reused: int = 0
     chapters_rebuilt: list[int] = field(default_factory=list)
     chapters_kept: list[int] = field(default_factory=list)
+    # of the rebuilt chapters' blocks (chapterbuild.py), how many were encoded; the rest were copied
+    blocks_encoded: int = 0
+    blocks_in_rebuilt: int = 0
     episode_rebuilt: bool = False
     elapsed_s: float = 0.0
 
@@ -79,7 +82,7 @@ def diff_sentences(old: Sentences, new: Sentences) -> tuple[int, int, int, int]:
 def summarize_changes(previous: dict[str, Any] | None, script: Script, keys: list[list[str]],
                       synthesized: int, reused: int, chapters: list[Any], episode_rebuilt: bool,
                       elapsed_s: float) -> ChangeSummary:
-    """`chapters` are the produced ChapterOut entries (index, rebuilt)."""
+    """`chapters` are the produced ChapterOut entries (index, rebuilt, blocks, blocks_encoded)."""
     new = script_sentences(script, keys)
     old = previous_sentences(previous)
     summary = ChangeSummary(
@@ -88,6 +91,8 @@ def summarize_changes(previous: dict[str, Any] | None, script: Script, keys: lis
         segments_reused=reused,
         chapters_rebuilt=[c.index for c in chapters if c.rebuilt],
         chapters_kept=[c.index for c in chapters if not c.rebuilt],
+        blocks_encoded=sum(c.blocks_encoded for c in chapters if c.rebuilt),
+        blocks_in_rebuilt=sum(len(c.blocks) for c in chapters if c.rebuilt),
         episode_rebuilt=episode_rebuilt,
         elapsed_s=round(elapsed_s, 2),
     )
@@ -132,6 +137,8 @@ def format_changes(summary: ChangeSummary, elapsed_s: float | None = None) -> st
         cost += f", {summary.segments_reused} reused"
     if summary.chapters_rebuilt:
         built = _chapters(summary.chapters_rebuilt) + " " + ("built" if summary.first_render else "rebuilt")
+        if not summary.first_render and summary.blocks_encoded < summary.blocks_in_rebuilt:
+            built += f" ({summary.blocks_encoded} of {_count(summary.blocks_in_rebuilt, 'block')} encoded)"
     else:
         built = "no chapter rebuilt"
     if summary.chapters_kept:

@@ -31,17 +31,31 @@ def memo_root() -> Path:
     return cache_dir() / MEMO_DIR
 
 
-def remembered(kind: str, version: str, key: str, compute: Callable[[], Any]) -> Any:
-    """compute(), or the JSON value it gave before for the same kind, version and key."""
+def _entry(kind: str, version: str, key: str) -> Path:
     digest = hashlib.sha256(f"{version}\0{key}".encode()).hexdigest()
-    path = memo_root() / kind / f"{digest}.json"
+    return memo_root() / kind / f"{digest}.json"
+
+
+def recall(kind: str, version: str, key: str) -> Any | None:
+    """The value remembered for this kind, version and key, or None."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))["value"]
+        return json.loads(_entry(kind, version, key).read_text(encoding="utf-8"))["value"]
     except (OSError, ValueError, KeyError, TypeError):
-        pass
-    value = compute()
+        return None
+
+
+def remember(kind: str, version: str, key: str, value: Any) -> None:
     try:  # not fsynced: an entry a crash leaves empty or torn reads as missing
-        atomic_write_text(path, json.dumps({"value": value}, ensure_ascii=False), durable=False)
+        atomic_write_text(_entry(kind, version, key), json.dumps({"value": value}, ensure_ascii=False),
+                          durable=False)
     except PublishError as exc:  # a read-only or full cache costs only speed
         log.debug("could not remember %s: %s", kind, exc)
+
+
+def remembered(kind: str, version: str, key: str, compute: Callable[[], Any]) -> Any:
+    """compute(), or the JSON value it gave before for the same kind, version and key."""
+    value = recall(kind, version, key)
+    if value is None:
+        value = compute()
+        remember(kind, version, key, value)
     return value

@@ -21,13 +21,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .audio.ffmpeg import MP3_RATE as WORK_RATE
-from .audio.ffmpeg import Ebur128, encode_mp3_file
 from .audio.mp3join import join_mp3
 from .cache import SegmentCache
-from .errors import AudioError
+from .chapterbuild import AudioSettings, build_chapter_audio
 from .fsutil import atomic_path
 from .models import Chapter, Script
 from .publish import (
@@ -41,19 +38,11 @@ from .publish import (
     write_srt,
     write_vtt,
 )
-from .publish.wordcues import word_cues
 from .synthesize import synthesis_order
 
 log = logging.getLogger(__name__)
 
-ASSEMBLY_VERSION = 3  # bump when assembly/mastering changes the audio
-
-
-@dataclass(frozen=True)
-class AudioSettings:
-    loudness_lufs: float = -19.0
-    true_peak_dbtp: float = -1.0
-    bitrate_kbps: int = 64
+ASSEMBLY_VERSION = 4  # bump when assembly/mastering changes the audio
 
 
 @dataclass
@@ -77,6 +66,10 @@ class ChapterOut:
     true_peak_dbtp: float
     rebuilt: bool = False
     chapters_json: None = None
+    gain_db: float = math.nan  # the make-up gain its blocks were mastered with (chapterbuild.py)
+    mastering: str = ""  # AudioSettings.digest() of that mastering
+    blocks: list[dict[str, Any]] = field(default_factory=list)  # chapterbuild.BlockRecord per block
+    blocks_encoded: int = 0  # by this render (the others' frames were copied from the previous file)
 
 
 @dataclass
@@ -136,38 +129,6 @@ def _intact(folder: Path, recorded: dict[str, Any]) -> bool:
     return path.exists() and path.stat().st_size == recorded.get("bytes") and file_sha256(path) == recorded["sha256"]
 
 
-def _master_chapter(chapter: Chapter, keys: list[str], cache: SegmentCache,
-                    settings: AudioSettings) -> tuple[np.ndarray, list[list[Any]], list[list[Any]]]:
-    """Mastered int16 PCM for a chapter, its sentence cues and its word-timed caption cues."""
-    # assembly and mastering load only when a chapter is built: an unchanged re-render skips them
-    from .audio.assemble import Piece, assemble_chapter
-    from .audio.loudness import master
-
-    pieces, syntheses = [], []
-    for sentence, key in zip(chapter.sentences, keys, strict=True):
-        synthesis = cache.get(key)
-        if synthesis is None:
-            raise AudioError(f"segment for {sentence.text[:30]!r} is missing from the cache; render again")
-        syntheses.append(synthesis)
-        pieces.append(Piece(synthesis.samples, synthesis.sample_rate, sentence.pause_after_ms))
-    assembled = assemble_chapter(pieces)
-
-    def caption_cues() -> list[list[Any]]:
-        return [[c.start_ms, c.end_ms, c.text]
-                for s, synthesis, origin, span in zip(chapter.sentences, syntheses, assembled.origins_ms,
-                                                      assembled.spans_ms, strict=True)
-                for c in word_cues(s.text, s.spoken, synthesis.boundaries, origin, span)]
-
-    # Captions are pure Python and mastering mostly numpy (which releases the GIL): side by side.
-    with ThreadPoolExecutor(1, thread_name_prefix="captions") as side:
-        captions = side.submit(caption_cues)
-        pcm, stats = master(assembled.samples, WORK_RATE, settings.loudness_lufs, settings.true_peak_dbtp,
-                            settings.bitrate_kbps)
-    log.debug("chapter %d mastered: %s", chapter.index, stats)
-    cues = [[round(a), round(b), s.text] for (a, b), s in zip(assembled.spans_ms, chapter.sentences, strict=True)]
-    return pcm, cues, captions.result()
-
-
 def _write_captions(folder: Path, stem: str, cues: list[list[Any]]) -> tuple[str, str]:
     items = [Cue(int(a), int(b), text) for a, b, text in cues]
     write_vtt(folder / f"{stem}.vtt", items)
@@ -210,15 +171,15 @@ def _plan_jobs(script: Script, keys: list[list[str]], tags: EpisodeTags, setting
 
 def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Path, tags: EpisodeTags,
                    settings: AudioSettings, on_stage: ChapterProgress | None, measurer: ThreadPoolExecutor,
-                   wait_for: SegmentsReady | None) -> tuple[ChapterOut, Future[Ebur128] | None]:
+                   wait_for: SegmentsReady | None) -> tuple[ChapterOut, Future[tuple[float, float]] | None]:
     """Keep the chapter file if nothing that shapes it changed; if only its tags changed (a title,
     the track count), copy its audio and rewrite the tags; else wait until its segments are all
-    cached, master and encode it anew, and start measuring the encoded file (the measurement,
-    pending, is returned with the chapter)."""
+    cached and build its audio (chapterbuild.py: after an edit, only the blocks that changed are
+    encoded). Its loudness, maybe still being measured, is returned with the chapter."""
     chapter, prev, file = job.chapter, job.prev, f"{job.stem}.mp3"
     path = folder / file
     if prev and _unchanged(folder, prev, job.fingerprint):
-        return _restore(ChapterOut, prev), None
+        return _restore(ChapterOut, {**prev, "blocks_encoded": 0}), None
     if on_stage:
         on_stage(f"chapter {chapter.index}/{total}: assembling")
     same_text = prev is not None and [c[2] for c in prev.get("cues", [])] == [s.text for s in chapter.sentences]
@@ -227,23 +188,23 @@ def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Pa
             shutil.copyfile(path, tmp)
             write_chapter_tags(tmp, tags, chapter.index, total, chapter.title, job.lyrics)
         return _restore(ChapterOut, {**prev, "fingerprint": job.fingerprint, "title": chapter.title,
-                                     "index": chapter.index, "bytes": path.stat().st_size,
+                                     "blocks_encoded": 0, "index": chapter.index, "bytes": path.stat().st_size,
                                      "sha256": file_sha256(path)}, rebuilt=True), None
     if wait_for:
         wait_for(chapter.index)
-    pcm, cues, captions = _master_chapter(chapter, job.keys, cache, settings)
+    usable = prev if prev and _intact(folder, prev) else None
     with atomic_path(path) as tmp:
-        encode_mp3_file([pcm], WORK_RATE, settings.bitrate_kbps, tmp)
+        audio = build_chapter_audio(chapter, job.keys, cache, settings, usable, path if usable else None, tmp,
+                                    measurer)
         write_chapter_tags(tmp, tags, chapter.index, total, chapter.title, job.lyrics)
-    from .audio.loudness import measure_encoded
-
-    measured = measurer.submit(measure_encoded, path)  # on the encoded file, while the rest goes on
-    vtt, srt = _write_captions(folder, job.stem, captions)
-    duration_ms = round(1000 * len(pcm) / WORK_RATE)
+    log.debug("chapter %d: %d of %d blocks encoded", chapter.index, audio.encoded, len(audio.blocks))
+    vtt, srt = _write_captions(folder, job.stem, audio.captions)
+    duration_ms = round(1000 * audio.samples / WORK_RATE)
     out = ChapterOut(chapter.index, chapter.title, file, path.stat().st_size, file_sha256(path), duration_ms,
-                     0, duration_ms, vtt, srt, job.audio_fp, job.fingerprint, job.keys, cues, captions,
-                     math.nan, math.nan, rebuilt=True)
-    return out, measured
+                     0, duration_ms, vtt, srt, job.audio_fp, job.fingerprint, job.keys, audio.cues, audio.captions,
+                     math.nan, math.nan, rebuilt=True, gain_db=audio.gain_db, mastering=settings.digest(),
+                     blocks=[asdict(b) for b in audio.blocks], blocks_encoded=audio.encoded)
+    return out, audio.loudness
 
 
 def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: Path, slug: str,
@@ -269,8 +230,8 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
         episode = _episode(script, outs, folder, slug, tags, previous, on_stage)
         for out, measured in built:
             if measured is not None:
-                summary = measured.result()
-                out.lufs, out.true_peak_dbtp = round(summary.integrated_lufs, 2), round(summary.true_peak_dbtp, 2)
+                lufs, peak = measured.result()
+                out.lufs, out.true_peak_dbtp = round(lufs, 2), round(peak, 2)
     if episode.rebuilt:
         episode.lufs, episode.true_peak_dbtp = _episode_loudness(outs)
     _remove_stale(folder, previous, [*outs, episode])

@@ -153,7 +153,12 @@ def test_diff_sentences(old, new, expected) -> None:
     (ChangeSummary(False, sentences_added=1, sentences_removed=2, sentences_revoiced=1, segments_synthesized=2),
      "sentences: 1 added, 2 removed, 1 re-voiced (voice/prosody/spoken form) → 2 synthesized; "
      "no chapter rebuilt; episode kept; 0.0 s"),
-], ids=["edit", "first", "nothing", "mixed"])
+    (ChangeSummary(False, sentences_changed=1, segments_synthesized=1, segments_reused=135, chapters_rebuilt=[3],
+                   chapters_kept=[1, 2, 4, 5, 6], blocks_encoded=1, blocks_in_rebuilt=7, episode_rebuilt=True,
+                   elapsed_s=2.5),
+     "1 sentence changed → 1 synthesized, 135 reused; chapter 3 rebuilt (1 of 7 blocks encoded), 5 kept; "
+     "episode rebuilt; 2.5 s"),
+], ids=["edit", "first", "nothing", "mixed", "blocks"])
 def test_format_changes(summary: ChangeSummary, line: str) -> None:
     assert format_changes(summary) == line
 
@@ -251,6 +256,8 @@ def test_sample_one_sentence_edit(quick_fake: FakeEdgeService, tmp_path: Path) -
     assert (summary.sentences_added, summary.segments_synthesized, len(summary.chapters_rebuilt)) == (1, 1, 1)
     after = chapter_files(second.folder)
     assert sum(after[f] != before[f] for f in after) == 1
+    # within that chapter, only the block holding the new sentence was mastered and encoded again
+    assert summary.blocks_encoded == 1 and summary.blocks_in_rebuilt >= 3
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from mutagen.id3 import ID3
 
@@ -83,6 +84,26 @@ def test_loudness_on_the_encoded_files(rendered: RenderResult) -> None:
         assert r.true_peak_dbtp <= -1.0, (name, r)
     chapter_lufs = [r.integrated_lufs for n, r in readings.items() if re.match(r"\d\d-", n)]
     assert max(chapter_lufs) - min(chapter_lufs) <= 1.0
+
+
+def test_recorded_loudness_is_what_ebur128_reads_on_the_files(rendered: RenderResult) -> None:
+    """render.json's chapter loudness is gated from the blocks' readings (audio/blocks.py)."""
+    manifest = json.loads((rendered.folder / "render.json").read_text())
+    for chapter in manifest["chapters"]:
+        reading = ebur128(rendered.folder / chapter["file"])
+        assert chapter["lufs"] == pytest.approx(reading.integrated_lufs, abs=0.1), chapter["file"]
+        assert chapter["true_peak_dbtp"] == pytest.approx(reading.true_peak_dbtp, abs=0.15), chapter["file"]
+
+
+def test_every_cue_starts_on_speech_after_silence(rendered: RenderResult) -> None:
+    """Cues are placed block by block (each block starts on a frame): they must still sit on the
+    decoded speech, in every chapter, down to the last sentence."""
+    manifest = json.loads((rendered.folder / "render.json").read_text())
+    for chapter in manifest["chapters"]:
+        samples = np.abs(decode_pcm(rendered.folder / chapter["file"], RATE).astype(np.int32))
+        for (_, end, _), (start, _, _) in zip(chapter["cues"], chapter["cues"][1:], strict=False):
+            assert samples[int((end + 30) * RATE / 1000):int((start - 10) * RATE / 1000)].max() < 300
+            assert samples[int(start * RATE / 1000):int((start + 200) * RATE / 1000)].max() > 1000
 
 
 def test_id3_tags_on_chapter_files(rendered: RenderResult) -> None:

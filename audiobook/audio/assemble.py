@@ -103,11 +103,22 @@ def _fade(x: np.ndarray) -> None:
     x[len(x) - n:] *= ramp[::-1]
 
 
-def assemble_chapter(pieces: Sequence[Piece], lead_in_ms: int = 0) -> AssembledChapter:
-    """Trim, resample, fade and join a chapter's pieces with their pauses after them.
+@dataclass
+class Layout:
+    """Where each piece goes in a chapter, worked out from the pieces' bounds alone (no
+    resampling): what captions need, and the exact length of the assembled audio."""
 
-    Two passes: the first finds every piece's bounds and so the exact output length; the
-    second resamples one piece at a time straight into the preallocated chapter array."""
+    bounds: list[tuple[int, int]]  # per piece, [start, end) kept of its samples (speech_bounds)
+    lengths: list[int]  # per piece, that stretch's length at WORK_RATE
+    pauses: list[int]  # per piece, samples of silence after it
+    lead: int  # samples of silence before the first piece
+    spans_ms: list[tuple[float, float]]  # as AssembledChapter.spans_ms
+    origins_ms: list[float]  # as AssembledChapter.origins_ms
+    samples: int  # the assembled length
+
+
+def layout(pieces: Sequence[Piece], lead_in_ms: int = 0) -> Layout:
+    """Each piece's kept stretch and its place in the chapter, with its pause after it."""
     if any(p.pause_after_ms < 0 for p in pieces) or lead_in_ms < 0:
         raise AudioError("pauses must be zero or positive milliseconds")
     bounds = [speech_bounds(p.samples, p.sample_rate) for p in pieces]
@@ -115,18 +126,29 @@ def assemble_chapter(pieces: Sequence[Piece], lead_in_ms: int = 0) -> AssembledC
                for p, (start, end) in zip(pieces, bounds, strict=True)]
     pauses = [round(p.pause_after_ms * WORK_RATE / 1000) for p in pieces]
     lead = round(lead_in_ms * WORK_RATE / 1000)
-    out = np.zeros(lead + sum(lengths) + sum(pauses), dtype=np.float32)
     spans: list[tuple[float, float]] = []
     origins: list[float] = []
     pos = lead
-    for piece, (start, end), length, pause in zip(pieces, bounds, lengths, pauses, strict=True):
+    for piece, (start, _), length, pause in zip(pieces, bounds, lengths, pauses, strict=True):
+        origins.append(1000.0 * pos / WORK_RATE - 1000.0 * start / piece.sample_rate)
+        spans.append((1000.0 * pos / WORK_RATE, 1000.0 * (pos + length) / WORK_RATE))
+        pos += length + pause
+    return Layout(bounds, lengths, pauses, lead, spans, origins, pos)
+
+
+def assemble_chapter(pieces: Sequence[Piece], lead_in_ms: int = 0) -> AssembledChapter:
+    """Trim, resample, fade and join a chapter's pieces with their pauses after them.
+
+    Two passes: the layout finds every piece's bounds and so the exact output length; then
+    each piece is resampled, one at a time, straight into the preallocated chapter array."""
+    plan = layout(pieces, lead_in_ms)
+    out = np.zeros(plan.samples, dtype=np.float32)
+    pos = plan.lead
+    for piece, (start, end), length, pause in zip(pieces, plan.bounds, plan.lengths, plan.pauses, strict=True):
         audio = to_work_rate(piece.samples[start:end], piece.sample_rate)
         if len(audio) != length:
             raise AudioError(f"resampling gave {len(audio)} samples, expected {length}")  # a bug, not input
         _fade(audio)
         out[pos:pos + len(audio)] = audio
-        origins.append(1000.0 * pos / WORK_RATE - 1000.0 * start / piece.sample_rate)
-        spans.append((1000.0 * pos / WORK_RATE, 1000.0 * (pos + length) / WORK_RATE))
         pos += length + pause
-    return AssembledChapter(out, spans, origins)
-
+    return AssembledChapter(out, plan.spans_ms, plan.origins_ms)

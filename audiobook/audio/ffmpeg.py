@@ -7,7 +7,7 @@ import math
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -69,15 +69,18 @@ def decode_pcm(source: Path | bytes, sample_rate: int) -> np.ndarray:
     return np.frombuffer(out, dtype="<i2").copy()
 
 
-def _mp3_args(sample_rate: int, bitrate_kbps: int, out_rate: int) -> list[str]:
+def _pcm_input(sample_rate: int, source: str = "pipe:0") -> list[str]:
+    return ["-f", "s16le", "-ac", "1", "-ar", str(sample_rate), "-i", source]
+
+
+def _mp3_output(bitrate_kbps: int, out_rate: int) -> list[str]:
     # -write_xing needs a seekable output, which is why everything is encoded into a file.
-    """Raw mono s16le on stdin → CBR libmp3lame with an Info (Xing) header carrying the LAME
-    encoder delay/padding, so decoders trim them and the decoded length equals the PCM length.
-    No ID3 tag here: tags (and chapters) are written afterwards by the publish stage."""
+    """CBR libmp3lame with an Info (Xing) header carrying the LAME encoder delay/padding, so
+    decoders trim them and the decoded length equals the PCM length. No ID3 tag here: tags (and
+    chapters) are written afterwards by the publish stage."""
     if bitrate_kbps <= 0:
         raise AudioError(f"MP3 bitrate must be a positive number of kbit/s, got {bitrate_kbps}")
-    return ["-f", "s16le", "-ac", "1", "-ar", str(sample_rate), "-i", "pipe:0",
-            "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-ac", "1", "-ar", str(out_rate),
+    return ["-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-ac", "1", "-ar", str(out_rate),
             "-write_xing", "1", "-id3v2_version", "0", "-write_id3v1", "0",
             "-map_metadata", "-1", "-f", "mp3"]
 
@@ -105,7 +108,7 @@ def encode_mp3_file(chunks: Iterable[np.ndarray], sample_rate: int, bitrate_kbps
     with atomic_path(path) as tmp, tempfile.TemporaryFile() as errlog:
         # stderr goes to a file, not a pipe: a chatty ffmpeg can then never block us on write().
         cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-               *_mp3_args(sample_rate, bitrate_kbps, out_rate), str(tmp)]
+               *_pcm_input(sample_rate), *_mp3_output(bitrate_kbps, out_rate), str(tmp)]
         try:
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errlog)
         except OSError as exc:
@@ -134,6 +137,43 @@ def encode_mp3_file(chunks: Iterable[np.ndarray], sample_rate: int, bitrate_kbps
         if code != 0 or broken:
             errlog.seek(0)
             raise AudioError(f"ffmpeg failed encoding {path.name}: {_last_error_line(errlog.read())}")
+
+
+def encode_mp3_files(pcms: Sequence[np.ndarray], sample_rate: int, bitrate_kbps: int, paths: Sequence[Path],
+                     out_rate: int = MP3_RATE) -> None:
+    """Encode several mono int16 PCMs, each into its own MP3 file (its own encoder: no bit
+    reservoir or delay shared), in one ffmpeg process. Each file is what encode_mp3_file would
+    write, byte for byte (tested); one process saves ~0.1 s of start-up per file, and ffmpeg
+    runs the encoders side by side. The PCMs go through raw files in a temp folder: one pipe
+    per input could deadlock on ffmpeg's reading order."""
+    if len(pcms) != len(paths):
+        raise AudioError(f"{len(pcms)} PCMs for {len(paths)} files")  # a bug, not input
+    if not pcms:
+        return
+    with tempfile.TemporaryDirectory(prefix="audiobook-enc-") as tmp:
+        inputs: list[str] = []
+        outputs: list[str] = []
+        for i, (pcm, path) in enumerate(zip(pcms, paths, strict=True)):
+            if pcm.dtype != np.int16 or pcm.ndim != 1:
+                raise AudioError(f"encoder wants mono int16 PCM, got {pcm.dtype} {pcm.shape}")
+            raw = Path(tmp) / f"{i}.raw"
+            raw.write_bytes(np.ascontiguousarray(pcm, dtype="<i2").tobytes())
+            inputs += _pcm_input(sample_rate, str(raw))
+            outputs += ["-map", f"{i}:a", *_mp3_output(bitrate_kbps, out_rate), str(path)]
+        run_ffmpeg(["-y", *inputs, *outputs])
+
+
+def decode_files(paths: Sequence[Path], sample_rate: int = MP3_RATE) -> list[np.ndarray]:
+    """Decode several audio files to mono int16 at sample_rate, in one ffmpeg process."""
+    if not paths:
+        return []
+    with tempfile.TemporaryDirectory(prefix="audiobook-dec-") as tmp:
+        outputs = [Path(tmp) / f"{i}.raw" for i in range(len(paths))]
+        args = [arg for path in paths for arg in ("-i", str(path))]
+        for i, raw in enumerate(outputs):
+            args += ["-map", f"{i}:a:0", "-f", "s16le", "-ac", "1", "-ar", str(sample_rate), str(raw)]
+        run_ffmpeg(["-y", *args])
+        return [np.frombuffer(raw.read_bytes(), dtype="<i2").copy() for raw in outputs]
 
 
 def remux_mp3(stream: bytes, path: Path) -> None:

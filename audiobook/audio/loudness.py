@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,10 +50,15 @@ def integrated_lufs(samples: np.ndarray, rate: int) -> float:
 
 
 def _gated_lufs(y: np.ndarray, rate: int) -> float:
-    """Integrated loudness of an already K-weighted signal: the mean square of every 400 ms
-    block with 75 % overlap (pyloudnorm's block bounds), then the
-    absolute (-70 LUFS) and relative (-10 LU) gates. Audio shorter than one block is padded with
-    silence, which the absolute gate ignores."""
+    """Integrated loudness of an already K-weighted signal."""
+    return gated_loudness(gating_energies(y, rate))
+
+
+def gating_energies(y: np.ndarray, rate: int) -> np.ndarray:
+    """The mean square of every 400 ms gating block of a K-weighted signal, with 75 % overlap
+    (pyloudnorm's block bounds). Audio shorter than one block is padded with silence, which the
+    absolute gate ignores. Several signals' energies, concatenated, gate as one programme
+    (a chapter measured block by block: audio/blocks.py)."""
     block = round(_BLOCK_S * rate)
     if len(y) < block + 1:
         y = np.concatenate([y, np.zeros(block + 1 - len(y))])
@@ -67,7 +73,12 @@ def _gated_lufs(y: np.ndarray, rate: int) -> float:
     cumulative = np.concatenate([[0.0], np.cumsum(np.add.reduceat(y * y, edges))])
     points = np.concatenate([edges, [len(y)]])
     energy_at = cumulative[np.searchsorted(points, upper)] - cumulative[np.searchsorted(points, lower)]
-    z = energy_at / (_BLOCK_S * rate)
+    return np.maximum(energy_at / (_BLOCK_S * rate), 0.0)  # a difference of sums can round below zero
+
+
+def gated_loudness(z: np.ndarray) -> float:
+    """BS.1770-4 integrated loudness from gating-block energies: the absolute (-70 LUFS) and
+    relative (-10 LU) gates, then the mean; -inf when nothing passes."""
     with np.errstate(divide="ignore"):
         block_lufs = -0.691 + 10.0 * np.log10(z)
     gated = z[block_lufs >= -70.0]
@@ -168,54 +179,84 @@ class MasterStats:
 
 def master(samples: np.ndarray, rate: int, target_lufs: float = TARGET_LUFS,
            true_peak_dbtp: float = TRUE_PEAK_DBTP,
-           mp3_kbps: int | None = 64) -> tuple[np.ndarray, MasterStats]:
+           mp3_kbps: int | None = 64, gain_db: float | None = None) -> tuple[np.ndarray, MasterStats]:
     """Gain mono audio so that it measures `target_lufs` with true peak ≤ `true_peak_dbtp`
     once encoded as `mp3_kbps` MP3 (or as PCM when mp3_kbps is None); return int16 PCM.
 
     For MP3 the PCM is aimed at the target minus the encoder's own gain, and limited
     MP3_HEADROOM_DB under the ceiling to absorb coding overshoot. The limiter lowers
     loudness a little, so the gain is corrected and the limiter re-run (from the original
-    signal each time) until the PCM is within 0.05 LU of its aim."""
+    signal each time) until the PCM is within 0.05 LU of its aim.
+
+    With `gain_db` (a gain chosen before for the programme this audio is one block of), that
+    gain is applied and limited, and nothing is measured (the stats' loudness fields are NaN)."""
+    (out,), stats = master_blocks(samples, rate, [len(samples)], target_lufs, true_peak_dbtp, mp3_kbps, gain_db)
+    return out, stats
+
+
+def master_blocks(samples: np.ndarray, rate: int, lengths: Sequence[int], target_lufs: float = TARGET_LUFS,
+                  true_peak_dbtp: float = TRUE_PEAK_DBTP, mp3_kbps: int | None = 64,
+                  gain_db: float | None = None) -> tuple[list[np.ndarray], MasterStats]:
+    """master() for a programme made of blocks (consecutive stretches of `lengths` samples that
+    meet in silence; audio/blocks.py): one gain for the whole, then each block's int16 PCM.
+
+    Everything after the gain is local to a block: the limiter's reach is milliseconds, and the
+    final trim (_settle) is per block. So a block mastered alone with the programme's gain_db
+    comes out sample for sample as it does here: an edit re-masters only the block it touched."""
+    if sum(lengths) != len(samples):
+        raise ValueError(f"blocks of {sum(lengths)} samples for {len(samples)}")  # a bug, not input
     x = _as_float(samples)
     codec_gain_db = mp3_encoder_gain_db(mp3_kbps) if mp3_kbps else 0.0
-    # K-weighting is linear: the limited signal's filtered form is the input's, scaled, plus the
-    # filtered correction (x * (limiter_gain - 1)), which is zero wherever the limiter rests.
-    weighted = k_weighting(x, rate)
-    input_lufs = _gated_lufs(weighted, rate)
-    if not math.isfinite(input_lufs):  # silence: nothing to normalise
-        stats = MasterStats(input_lufs, 0.0, input_lufs, -math.inf, codec_gain_db, 0.0, 0.0)
-        return np.zeros(len(x), dtype=np.int16), stats
     aim_lufs = target_lufs - codec_gain_db
     ceiling_dbtp = true_peak_dbtp - codec_gain_db - (MP3_HEADROOM_DB if mp3_kbps else 0.0)
-    gain_db = aim_lufs - input_lufs
-    # Gain changes the envelope only by a factor, so oversample once, with the search floor
-    # set for the largest gain we might try.
-    envelope = true_peak_envelope(x, db_to_gain(ceiling_dbtp - gain_db - 3.0))
-    for _ in range(4):
+    if gain_db is not None:
         g = db_to_gain(gain_db)
+        # exact wherever the gained signal can reach the ceiling: all the limiter looks at
+        envelope = true_peak_envelope(x, db_to_gain(ceiling_dbtp - gain_db))
         y, limiter_gain = limit_true_peak(x * g, rate, ceiling_dbtp, envelope * g)
-        lufs = _gated_lufs(g * (weighted + k_weighting(x * (limiter_gain - 1.0), rate)), rate)
-        if abs(lufs - aim_lufs) < 0.05:
-            break
-        gain_db += aim_lufs - lufs
-    # The smoothed gain is checked per sample; interpolation between two differently-gained
-    # samples can still poke a hair over, so settle any remainder with a plain trim.
+        input_lufs = lufs = math.nan
+    else:
+        # K-weighting is linear: the limited signal's filtered form is the input's, scaled, plus the
+        # filtered correction (x * (limiter_gain - 1)), which is zero wherever the limiter rests.
+        weighted = k_weighting(x, rate)
+        input_lufs = _gated_lufs(weighted, rate)
+        if not math.isfinite(input_lufs):  # silence: nothing to normalise
+            stats = MasterStats(input_lufs, 0.0, input_lufs, -math.inf, codec_gain_db, 0.0, 0.0)
+            return [np.zeros(n, dtype=np.int16) for n in lengths], stats
+        gain_db = aim_lufs - input_lufs
+        # Gain changes the envelope only by a factor, so oversample once, with the search floor
+        # set for the largest gain we might try.
+        envelope = true_peak_envelope(x, db_to_gain(ceiling_dbtp - gain_db - 3.0))
+        for _ in range(4):
+            g = db_to_gain(gain_db)
+            y, limiter_gain = limit_true_peak(x * g, rate, ceiling_dbtp, envelope * g)
+            lufs = _gated_lufs(g * (weighted + k_weighting(x * (limiter_gain - 1.0), rate)), rate)
+            if abs(lufs - aim_lufs) < 0.05:
+                break
+            gain_db += aim_lufs - lufs
+    edges = np.cumsum([0, *lengths])
+    settled = [_settle(y[a:b], ceiling_dbtp) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    peak = max((p for _, p in settled), default=-math.inf)
+    stats = MasterStats(input_lufs, gain_db, lufs, peak, codec_gain_db, *_limiter_summary(limiter_gain))
+    log.debug("mastered: %s", stats)
+    return [out for out, _ in settled], stats
+
+
+def _settle(y: np.ndarray, ceiling_dbtp: float) -> tuple[np.ndarray, float]:
+    """int16 PCM and its true peak. The smoothed gain is checked per sample; interpolation
+    between two differently-gained samples can still poke a hair over, so settle any remainder
+    with a plain trim."""
     peak = true_peak(y)
     if peak > ceiling_dbtp:
         y = y * db_to_gain(ceiling_dbtp - peak - 0.01)
         peak = ceiling_dbtp - 0.01
-    out = np.clip(np.round(y * 32768.0), -32768, 32767).astype(np.int16)
-    stats = MasterStats(
-        input_lufs=input_lufs,
-        gain_db=gain_db,
-        lufs=lufs,
-        true_peak_dbtp=peak,
-        codec_gain_db=codec_gain_db,
-        limited_pct=100.0 * float(np.count_nonzero(limiter_gain < db_to_gain(-0.1))) / max(1, len(limiter_gain)),
-        max_reduction_db=-20.0 * math.log10(max(float(limiter_gain.min(initial=1.0)), 1e-6)),
-    )
-    log.debug("mastered: %s", stats)
-    return out, stats
+    return np.clip(np.round(y * 32768.0), -32768, 32767).astype(np.int16), peak
+
+
+def _limiter_summary(limiter_gain: np.ndarray) -> tuple[float, float]:
+    """(share of samples turned down by more than 0.1 dB in %, the largest reduction in dB)"""
+    limited = 100.0 * float(np.count_nonzero(limiter_gain < db_to_gain(-0.1))) / max(1, len(limiter_gain))
+    return limited, -20.0 * math.log10(max(float(limiter_gain.min(initial=1.0)), 1e-6))
 
 
 def measure_file(path: Path) -> tuple[float, float]:

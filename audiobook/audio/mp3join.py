@@ -10,6 +10,7 @@ encoder delay/padding of inner chapters becomes ~50 ms of extra silence inside a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +82,12 @@ def join_mp3(parts: list[Path], out: Path) -> tuple[list[int], int]:
     for chapter in chapters:
         starts.append(position)
         position += len(chapter.frames) * SAMPLES_PER_FRAME
-    stream = first.info + b"".join(b"".join(c.frames) for c in chapters)
-    remux_mp3(stream, out)  # ffmpeg writes the episode's own Info header (frame count, delay)
+    write_frames(first.info, [frame for c in chapters for frame in c.frames], out)
     return starts, position - first.delay
+
+
+def write_frames(info: bytes, frames: Sequence[bytes], out: Path) -> None:
+    """Write `out` as these audio frames behind an Info header. ffmpeg writes the header anew
+    (frame count, size, seek table), keeping the encoder delay of `info` and recording no
+    padding: the decoded length is every frame's samples less the delay."""
+    remux_mp3(info + b"".join(frames), out)
