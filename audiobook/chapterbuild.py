@@ -27,7 +27,7 @@ import numpy as np
 
 from .audio.assemble import Layout, Piece, assemble_chapter, layout
 from .audio.blocks import (
-    CODEC_DELAY,
+    LAME_DELAY,
     BlockLoudness,
     aligned_length,
     chapter_loudness,
@@ -161,11 +161,13 @@ def _finish(plan: _Plan, gain_db: float, frames: list[list[bytes]], info: bytes,
     if counts != [frames_for(n) for n in plan.lengths()]:  # the encoder is not the one frames_for was made for
         raise AudioError(f"the MP3 encoder wrote {counts} frames for blocks expected to take "
                          f"{[frames_for(n) for n in plan.lengths()]}; this ffmpeg is not supported")
-    write_frames(info, [f for block in frames for f in block], out)
+    last = plan.lengths()[-1]
+    padding = counts[-1] * SAMPLES_PER_FRAME - LAME_DELAY - last  # the last block's, as its encoder wrote it
+    write_frames(info, [f for block in frames for f in block], out, LAME_DELAY, padding)
     records = [BlockRecord(content, len(r), n)
                for content, r, n in zip(plan.contents, plan.ranges, counts, strict=True)]
     sentence_cues, captions = cues.result()
-    return ChapterAudio(gain_db, records, sum(counts) * SAMPLES_PER_FRAME - CODEC_DELAY, sentence_cues, captions,
+    return ChapterAudio(gain_db, records, sum(counts[:-1]) * SAMPLES_PER_FRAME + last, sentence_cues, captions,
                         loudness, encoded)
 
 
@@ -182,14 +184,13 @@ def _encode(pcms: list[np.ndarray], mastering: AudioSettings,
 
 
 def _measure(paths: list[Path], frames: list[list[bytes]], ends_chapter: bool) -> list[BlockLoudness]:
-    """Measure freshly encoded blocks and remember each under its frames' hash. A block's
-    footprint in the chapter is all its frames' samples, less the codec delay for the last
-    block (the chapter file ends with its frames: ends_chapter says whether that is the last here)."""
+    """Measure freshly encoded blocks and remember each under its frames' hash. A block takes all
+    its frames' samples in the chapter (its audio, then the codec's delay and padding: silence),
+    except the block that ends the chapter (ends_chapter: the last here), which takes its audio."""
     measured = []
     for i, (decoded, block) in enumerate(zip(decode_files(paths), frames, strict=True)):
         last = ends_chapter and i == len(paths) - 1
-        footprint = len(block) * SAMPLES_PER_FRAME - (CODEC_DELAY if last else 0)
-        loudness = measure_block(decoded, footprint)
+        loudness = measure_block(decoded, len(decoded) if last else len(block) * SAMPLES_PER_FRAME)
         remember_loudness(frames_digest(block), loudness)
         measured.append(loudness)
     return measured

@@ -42,7 +42,7 @@ from .synthesize import synthesis_order
 
 log = logging.getLogger(__name__)
 
-ASSEMBLY_VERSION = 4  # bump when assembly/mastering changes the audio
+ASSEMBLY_VERSION = 5  # bump when assembly/mastering changes the audio
 
 
 @dataclass

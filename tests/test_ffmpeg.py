@@ -130,18 +130,6 @@ def test_encoder_gain_probe_is_remembered_across_processes(tmp_path: Path, monke
     ffmpeg.mp3_encoder_gain_db.cache_clear()
 
 
-def test_remux_writes_its_file_every_time(tmp_path: Path, pcm: np.ndarray):
-    """Not cached per (stream, path): a watch process re-joining the same episode must still write it."""
-    from audiobook.audio.ffmpeg import remux_mp3
-
-    stream = encode_mp3_bytes(pcm, RATE, 64)
-    out = tmp_path / "episode.mp3"
-    for _ in range(2):
-        remux_mp3(stream, out)
-        assert len(decode_pcm(out, RATE)) >= len(pcm)
-        out.unlink()
-
-
 def test_one_decode_gives_the_pcm_and_ebur128s_loudness(tmp_path: Path, pcm: np.ndarray):
     from audiobook.audio.ffmpeg import decode_with_loudness
 

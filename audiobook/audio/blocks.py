@@ -33,13 +33,12 @@ from ..models import Sentence
 from .dsp import k_weighting
 from .ffmpeg import MP3_RATE
 from .loudness import gated_loudness, gating_energies, true_peak
-from .mp3join import DECODER_DELAY, SAMPLES_PER_FRAME
+from .mp3join import SAMPLES_PER_FRAME
 
 MIN_BLOCK_S = 10.0  # a block ends at a paragraph's end once it holds this much audio
 LONG_BLOCK_S = 20.0  # ... or at any pause long enough once it holds this much
 MIN_SPLIT_PAUSE_MS = 300  # blocks meet only in silence this long (the sentence pause is 350 ms)
 LAME_DELAY = 576  # the encoder's own delay; decoders skip it plus DECODER_DELAY
-CODEC_DELAY = LAME_DELAY + DECODER_DELAY
 MEASURE_VERSION = "1"
 
 

@@ -176,13 +176,6 @@ def decode_files(paths: Sequence[Path], sample_rate: int = MP3_RATE) -> list[np.
         return [np.frombuffer(raw.read_bytes(), dtype="<i2").copy() for raw in outputs]
 
 
-def remux_mp3(stream: bytes, path: Path) -> None:
-    """Copy an MP3 frame stream into `path` (atomically) with a fresh Info header; no re-encode."""
-    with atomic_path(path) as tmp:
-        run_ffmpeg(["-f", "mp3", "-i", "pipe:0", "-map", "0:a:0", "-c:a", "copy", "-write_xing", "1",
-                    "-id3v2_version", "0", "-map_metadata", "-1", "-f", "mp3", "-y", str(tmp)], stdin=stream)
-
-
 @cache
 def mp3_encoder_gain_db(bitrate_kbps: int, sample_rate: int = MP3_RATE) -> float:
     """The level change LAME applies at this bitrate, measured once by encoding a probe tone.

@@ -1,11 +1,12 @@
-"""Joining chapter MP3s into the full episode without re-encoding.
+"""Joining MP3s without re-encoding: a chapter from its blocks (chapterbuild.py), the full
+episode from its chapters.
 
-Every chapter is encoded once (CBR, same rate and bitrate). The episode is the chapters' audio
-frames back to back behind one Info header, so rebuilding it after a one-chapter edit costs a
-copy of bytes, not an encode of the whole book. Each chapter file starts with its own Info
-frame and LAME delay; only the first is kept, so a chapter's first sample lands exactly at the
-sum of the frames before it × 1152 (tested sample-exact against the chapter files), and the
-encoder delay/padding of inner chapters becomes ~50 ms of extra silence inside a chapter pause.
+Every part is encoded once (CBR, same rate and bitrate). The joined file is the parts' audio
+frames back to back behind one Info header (written here: xing.py) that keeps the first part's
+encoder delay and records the last part's padding, so it decodes to every part's samples: part
+i's first sample lands exactly at the sum of the frames before it × 1152 (tested sample-exact),
+and the codec's delay and padding around each inner join become 26 to 52 ms of silence there
+(inside a pause: blocks are cut so that this silence is part of it, audio/blocks.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AudioError
-from .ffmpeg import remux_mp3
+from ..fsutil import atomic_write_bytes
+from .xing import info_frame, lame_delay_padding
 
 SAMPLES_PER_FRAME = 1152  # MPEG-1 Layer III
 DECODER_DELAY = 529  # what decoders add to the LAME tag's encoder delay (mpg123/ffmpeg convention)
@@ -28,6 +30,7 @@ class Mp3Frames:
     info: bytes | None  # the Xing/Info frame (no audio), if any
     frames: list[bytes]  # audio frames
     delay: int  # samples decoders skip at the start (encoder delay + decoder delay)
+    padding: int = 0  # the encoder padding the Info frame records (decoders drop what exceeds DECODER_DELAY)
 
 
 def _tag_size(data: bytes) -> int:
@@ -54,40 +57,40 @@ def read_frames(path: Path) -> Mp3Frames:
         i += size
     if not frames:
         raise AudioError(f"{path.name} holds no MPEG-1 Layer III frames")
-    info, delay = None, DECODER_DELAY
+    info, delay, padding = None, DECODER_DELAY, 0
     side_info = 17 if (frames[0][3] >> 6) == 3 else 32  # mono : stereo
     tag = frames[0][4 + side_info:8 + side_info]
     if tag in (b"Info", b"Xing"):
         info, frames = frames[0], frames[1:]
-        delay += _lame_delay(info, 8 + side_info)
-    return Mp3Frames(info, frames, delay)
+        encoder_delay, padding = lame_delay_padding(info)
+        delay += encoder_delay
+    return Mp3Frames(info, frames, delay, padding)
 
 
-def _lame_delay(info: bytes, offset: int) -> int:
-    flags = int.from_bytes(info[offset:offset + 4], "big")
-    lame = offset + 4 + 4 * bool(flags & 1) + 4 * bool(flags & 2) + 100 * bool(flags & 4) + 4 * bool(flags & 8)
-    if len(info) < lame + 24:
-        return 0
-    return (info[lame + 21] << 4) | (info[lame + 22] >> 4)
+def decoded_length(frames: int, delay: int, padding: int) -> int:
+    """Samples a decoder plays from `frames` frames with this delay (decoder's included) and
+    encoder padding (ffmpeg, mpg123 and LAME's own decoder agree)."""
+    return frames * SAMPLES_PER_FRAME - delay - max(0, padding - DECODER_DELAY)
 
 
 def join_mp3(parts: list[Path], out: Path) -> tuple[list[int], int]:
     """Write `out` as the parts' audio back to back (no re-encode). Returns where each part's
     first sample lands in the decoded output, and the decoded length, in samples."""
     chapters = [read_frames(p) for p in parts]
-    first = chapters[0]
-    if first.info is None:
-        raise AudioError(f"{parts[0].name} has no Info header; it was not written by this tool")
+    first, last = chapters[0], chapters[-1]
+    if first.info is None or any(c.delay != first.delay for c in chapters):
+        raise AudioError(f"{parts[0].parent} holds MP3s this tool did not write (no Info header, or other delays)")
     starts, position = [], 0
     for chapter in chapters:
         starts.append(position)
         position += len(chapter.frames) * SAMPLES_PER_FRAME
-    write_frames(first.info, [frame for c in chapters for frame in c.frames], out)
-    return starts, position - first.delay
+    frames = [frame for c in chapters for frame in c.frames]
+    write_frames(first.info, frames, out, first.delay - DECODER_DELAY, last.padding)
+    return starts, decoded_length(len(frames), first.delay, last.padding)
 
 
-def write_frames(info: bytes, frames: Sequence[bytes], out: Path) -> None:
-    """Write `out` as these audio frames behind an Info header. ffmpeg writes the header anew
-    (frame count, size, seek table), keeping the encoder delay of `info` and recording no
-    padding: the decoded length is every frame's samples less the delay."""
-    remux_mp3(info + b"".join(frames), out)
+def write_frames(info: bytes, frames: Sequence[bytes], out: Path, encoder_delay: int, padding: int) -> None:
+    """Write `out` as these audio frames behind a new Info header (shaped like `info`) that
+    records this encoder delay and padding: the padding of the last frames' encoder, so that
+    the file decodes to exactly the samples its parts held (decoded_length)."""
+    atomic_write_bytes(out, info_frame(info, frames, encoder_delay, padding) + b"".join(frames), durable=False)
