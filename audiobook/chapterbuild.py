@@ -50,7 +50,7 @@ from .publish.wordcues import word_cues
 from .tts.base import Synthesis
 
 GAIN_KEPT_LU = 0.3  # a rebuilt chapter keeps its gain while it measures this close to the target
-BLOCKS_VERSION = 1  # bump when the block plan or alignment changes
+ASSEMBLY_VERSION = 5  # bump when assembly, mastering, the block plan or its alignment changes the audio
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class AudioSettings:
 
     def digest(self) -> str:
         """Everything besides the blocks' own content that shapes their audio."""
-        return _digest({"v": BLOCKS_VERSION, "settings": asdict(self), "rate": WORK_RATE})
+        return _digest({"v": ASSEMBLY_VERSION, "settings": asdict(self), "rate": WORK_RATE})
 
 
 @dataclass
@@ -238,14 +238,18 @@ def _rebuild_changed(plan: _Plan, previous: dict[str, Any], previous_file: Path,
         position += block["frames"]
     if position != len(old.frames):
         return None  # the record does not describe this file
-    frames: list[list[bytes] | None] = [by_content.get(content) for content in plan.contents]
+    lengths = plan.lengths()
+    # a block is reused when its content is the same and its frames are as many as it needs
+    # (a record from other code, or one that does not match its file, is not trusted)
+    frames: list[list[bytes] | None] = [found if found is not None and len(found) == frames_for(n) else None
+                                        for found, n in zip(map(by_content.get, plan.contents), lengths,
+                                                            strict=True)]
     loudness = [recall_loudness(frames_digest(f)) if f is not None else None for f in frames]
     if all(f is None for f in frames):
         return None  # nothing to keep: build it whole, with a gain of its own
     # A block to reuse whose reading was forgotten (a pruned memo) is mastered and encoded again:
     # with the same gain it comes out the same.
     todo = [i for i, known in enumerate(loudness) if known is None]
-    lengths = plan.lengths()
     pcms = []
     for i in todo:
         r = plan.ranges[i]

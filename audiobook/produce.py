@@ -24,7 +24,7 @@ from typing import Any
 from .audio.ffmpeg import MP3_RATE as WORK_RATE
 from .audio.mp3join import join_mp3
 from .cache import SegmentCache
-from .chapterbuild import AudioSettings, build_chapter_audio
+from .chapterbuild import ASSEMBLY_VERSION, AudioSettings, build_chapter_audio
 from .fsutil import atomic_path
 from .models import Chapter, Script
 from .publish import (
@@ -41,8 +41,6 @@ from .publish import (
 from .synthesize import synthesis_order
 
 log = logging.getLogger(__name__)
-
-ASSEMBLY_VERSION = 5  # bump when assembly/mastering changes the audio
 
 
 @dataclass

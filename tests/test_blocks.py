@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -241,3 +241,17 @@ def test_a_forgotten_block_measurement_re_encodes_it_to_the_same_frames(first, t
     assert after.encoded == PARAGRAPHS and after.gain_db == before.gain_db
     old, new = block_frames(first_path, before), block_frames(tmp_path / "second.mp3", after)
     assert new[1:] == old[1:]
+
+
+def test_a_record_that_does_not_match_its_file_is_not_trusted(first, tmp_path: Path) -> None:
+    """Frames are copied only when there are as many as the block needs: a record from other code
+    (another alignment), or one describing another file, costs an encode, never a broken chapter."""
+    cache, before, first_path = first
+    chapter, keys = make_chapter(cache)
+    skewed = ChapterAudio(before.gain_db, [replace(b) for b in before.blocks], before.samples, before.cues,
+                          before.captions, before.loudness, before.encoded)
+    skewed.blocks[0].frames -= 1
+    skewed.blocks[1].frames += 1
+    after = build(chapter, keys, cache, tmp_path / "second.mp3", (skewed, first_path))
+    assert after.encoded == 2 and block_frames(tmp_path / "second.mp3", after) == block_frames(first_path, before)
+    assert len(decode_pcm(tmp_path / "second.mp3", MP3_RATE)) == after.samples == before.samples
