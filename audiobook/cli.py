@@ -3,8 +3,11 @@ The one error boundary is `main()`: AudiobookError → one line on stderr, exit 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -247,3 +250,26 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted; finished work is kept in the cache")
         sys.exit(130)
+
+
+def run() -> None:
+    """The console script and `python -m audiobook`: main(), then exit without tearing the
+    interpreter down. Teardown frees the language dictionaries, the voice model and everything
+    else one object at a time: ~0.25 s measured after a render, a tenth of a one-sentence edit.
+    Exit handlers still run first (logging flushed, worker processes and threads joined), and
+    every file this tool writes is complete (atomic) before main() returns; the OS then takes
+    the memory back at once."""
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`| head`)
+            stream.flush()
+    os._exit(code)
