@@ -40,7 +40,7 @@ from .audio.blocks import (
     remember_loudness,
 )
 from .audio.ffmpeg import MP3_RATE as WORK_RATE
-from .audio.ffmpeg import decode_files, encode_mp3_files
+from .audio.ffmpeg import decode_files, encode_mp3_files, mp3_encoder_gain_db
 from .audio.loudness import master, master_blocks
 from .audio.mp3join import SAMPLES_PER_FRAME, read_frames, write_frames
 from .cache import SegmentCache
@@ -129,7 +129,7 @@ def build_chapter_audio(chapter: Chapter, keys: list[str], cache: SegmentCache, 
     with ThreadPoolExecutor(1, thread_name_prefix="cues") as side:
         cues = side.submit(_cues, plan, [frames_for(n) for n in plan.lengths()])
         if previous and previous_file and previous.get("mastering") == mastering.digest():
-            rebuilt = _rebuild_changed(plan, previous, previous_file, mastering, out, cues)
+            rebuilt = _rebuild_changed(plan, previous, previous_file, mastering, out, measurer, cues)
             if rebuilt is not None:
                 return rebuilt
         return _build_all(plan, mastering, out, measurer, cues)
@@ -183,17 +183,35 @@ def _encode(pcms: list[np.ndarray], mastering: AudioSettings,
     return paths, [r.frames for r in read], info
 
 
-def _measure(paths: list[Path], frames: list[list[bytes]], ends_chapter: bool) -> list[BlockLoudness]:
-    """Measure freshly encoded blocks and remember each under its frames' hash. A block takes all
-    its frames' samples in the chapter (its audio, then the codec's delay and padding: silence),
-    except the block that ends the chapter (ends_chapter: the last here), which takes its audio."""
-    measured = []
-    for i, (decoded, block) in enumerate(zip(decode_files(paths), frames, strict=True)):
-        last = ends_chapter and i == len(paths) - 1
-        loudness = measure_block(decoded, len(decoded) if last else len(block) * SAMPLES_PER_FRAME)
-        remember_loudness(frames_digest(block), loudness)
-        measured.append(loudness)
-    return measured
+def _footprint(plan: _Plan, i: int, frames: int) -> int:
+    """The samples block i takes in the chapter: all its frames' (its audio, then the codec's
+    delay and padding: silence), except the last block, which ends the file with its audio."""
+    return plan.lengths()[i] if i == len(plan.ranges) - 1 else frames * SAMPLES_PER_FRAME
+
+
+def _encode_and_measure(plan: _Plan, todo: list[int], pcms: list[np.ndarray], mastering: AudioSettings,
+                        readings: list[BlockLoudness | None],
+                        measurer: Executor) -> tuple[list[list[bytes]], bytes, Future[tuple[float, float]]]:
+    """Encode blocks `todo` (their PCMs), and measure them on the measurer's threads: the
+    chapter's loudness, pending, gates them with the other blocks' `readings`. Each reading is
+    remembered under its frames' hash."""
+    folder = Path(tempfile.mkdtemp(prefix="audiobook-blocks-"))
+    try:
+        paths, fresh, info = _encode(pcms, mastering, folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+    def measure() -> tuple[float, float]:
+        try:
+            for i, decoded, block in zip(todo, decode_files(paths), fresh, strict=True):
+                readings[i] = measure_block(decoded, _footprint(plan, i, len(block)))
+                remember_loudness(frames_digest(block), readings[i])
+            return chapter_loudness([r for r in readings if r is not None])
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    return fresh, info, measurer.submit(measure)
 
 
 def _build_all(plan: _Plan, mastering: AudioSettings, out: Path, measurer: Executor, cues: Cues) -> ChapterAudio:
@@ -201,30 +219,19 @@ def _build_all(plan: _Plan, mastering: AudioSettings, out: Path, measurer: Execu
     blocks, stats = master_blocks(assembled.samples, WORK_RATE, [plan_layout.samples for plan_layout in plan.layouts],
                                   mastering.loudness_lufs, mastering.true_peak_dbtp, mastering.bitrate_kbps)
     pcms = [fit(pcm, length) for pcm, length in zip(blocks, plan.lengths(), strict=True)]
-    folder = Path(tempfile.mkdtemp(prefix="audiobook-blocks-"))
-    try:
-        paths, frames, info = _encode(pcms, mastering, folder)
-    except BaseException:
-        _remove(folder)
-        raise
-
-    def measure() -> tuple[float, float]:
-        try:
-            return chapter_loudness(_measure(paths, frames, ends_chapter=True))
-        finally:
-            _remove(folder)
-
-    return _finish(plan, stats.gain_db, frames, info, out, measurer.submit(measure), len(pcms), cues)
-
-
-def _remove(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
+    todo = list(range(len(pcms)))
+    frames, info, loudness = _encode_and_measure(plan, todo, pcms, mastering, [None] * len(pcms), measurer)
+    return _finish(plan, stats.gain_db, frames, info, out, loudness, len(pcms), cues)
 
 
 def _rebuild_changed(plan: _Plan, previous: dict[str, Any], previous_file: Path, mastering: AudioSettings,
-                     out: Path, cues: Cues) -> ChapterAudio | None:
+                     out: Path, measurer: Executor, cues: Cues) -> ChapterAudio | None:
     """Copy the frames of unchanged blocks from the previous file, master the others with the
-    previous gain; None when that can't give a chapter within GAIN_KEPT_LU of the target."""
+    previous gain; None when that can't give a chapter within GAIN_KEPT_LU of the target.
+
+    The decision is made before encoding, from the new blocks' PCM (their loudness as the
+    encoder will play it, off by a few hundredths of an LU at most); the encoded blocks are
+    measured afterwards, beside the rest of the render, for what render.json reports."""
     gain_db, recorded = previous.get("gain_db"), previous.get("blocks")
     if not isinstance(gain_db, (int, float)) or not isinstance(recorded, list):
         return None
@@ -244,12 +251,12 @@ def _rebuild_changed(plan: _Plan, previous: dict[str, Any], previous_file: Path,
     frames: list[list[bytes] | None] = [found if found is not None and len(found) == frames_for(n) else None
                                         for found, n in zip(map(by_content.get, plan.contents), lengths,
                                                             strict=True)]
-    loudness = [recall_loudness(frames_digest(f)) if f is not None else None for f in frames]
     if all(f is None for f in frames):
         return None  # nothing to keep: build it whole, with a gain of its own
+    readings = [recall_loudness(frames_digest(f)) if f is not None else None for f in frames]
     # A block to reuse whose reading was forgotten (a pruned memo) is mastered and encoded again:
     # with the same gain it comes out the same.
-    todo = [i for i, known in enumerate(loudness) if known is None]
+    todo = [i for i, known in enumerate(readings) if known is None]
     pcms = []
     for i in todo:
         r = plan.ranges[i]
@@ -257,17 +264,19 @@ def _rebuild_changed(plan: _Plan, previous: dict[str, Any], previous_file: Path,
         pcm, _ = master(assembled.samples, WORK_RATE, mastering.loudness_lufs, mastering.true_peak_dbtp,
                         mastering.bitrate_kbps, gain_db=float(gain_db))
         pcms.append(fit(pcm, lengths[i]))
-    info = old.info
-    with tempfile.TemporaryDirectory(prefix="audiobook-blocks-") as tmp:
-        if todo:
-            paths, fresh, info = _encode(pcms, mastering, Path(tmp))
-            measured = _measure(paths, fresh, ends_chapter=todo[-1] == len(plan.ranges) - 1)
-            for i, block, known in zip(todo, fresh, measured, strict=True):
-                frames[i], loudness[i] = block, known
-    lufs, peak = chapter_loudness([known for known in loudness if known is not None])
+    codec_gain = 10 ** (mp3_encoder_gain_db(mastering.bitrate_kbps) / 10)
+    expected = [measure_block(pcm, _footprint(plan, i, frames_for(len(pcm))))
+                for i, pcm in zip(todo, pcms, strict=True)]
+    lufs, _ = chapter_loudness([*(r for r in readings if r is not None),
+                                *(BlockLoudness(e.energies * codec_gain, e.true_peak_dbtp) for e in expected)])
     if abs(lufs - mastering.loudness_lufs) > GAIN_KEPT_LU:
         return None
-    done: Future[tuple[float, float]] = Future()
-    done.set_result((lufs, peak))
-    return _finish(plan, float(gain_db), [f for f in frames if f is not None], info, out, done, len(todo), cues)
-
+    info, loudness = old.info, None
+    if todo:
+        fresh, info, loudness = _encode_and_measure(plan, todo, pcms, mastering, readings, measurer)
+        for i, block in zip(todo, fresh, strict=True):
+            frames[i] = block
+    if loudness is None:  # nothing encoded: every reading is known
+        loudness = Future()
+        loudness.set_result(chapter_loudness([r for r in readings if r is not None]))
+    return _finish(plan, float(gain_db), [f for f in frames if f is not None], info, out, loudness, len(todo), cues)

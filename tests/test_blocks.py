@@ -21,10 +21,19 @@ from audiobook.audio.blocks import (
     aligned_length,
     fit,
     frames_for,
+    measure_block,
     plan_blocks,
 )
-from audiobook.audio.ffmpeg import MP3_RATE, decode_files, decode_pcm, ebur128, encode_mp3_file, encode_mp3_files
-from audiobook.audio.loudness import master, master_blocks
+from audiobook.audio.ffmpeg import (
+    MP3_RATE,
+    decode_files,
+    decode_pcm,
+    ebur128,
+    encode_mp3_file,
+    encode_mp3_files,
+    mp3_encoder_gain_db,
+)
+from audiobook.audio.loudness import gated_loudness, master, master_blocks
 from audiobook.audio.mp3join import SAMPLES_PER_FRAME, read_frames
 from audiobook.cache import SegmentCache
 from audiobook.chapterbuild import GAIN_KEPT_LU, AudioSettings, ChapterAudio, build_chapter_audio
@@ -255,3 +264,16 @@ def test_a_record_that_does_not_match_its_file_is_not_trusted(first, tmp_path: P
     after = build(chapter, keys, cache, tmp_path / "second.mp3", (skewed, first_path))
     assert after.encoded == 2 and block_frames(tmp_path / "second.mp3", after) == block_frames(first_path, before)
     assert len(decode_pcm(tmp_path / "second.mp3", MP3_RATE)) == after.samples == before.samples
+
+
+def test_a_blocks_pcm_predicts_its_encoded_loudness(tmp_path: Path) -> None:
+    """A rebuilt chapter decides whether it keeps its gain from the new blocks' PCM, before
+    encoding them: the PCM's loudness, with the encoder's gain, is the encoded block's."""
+    pcm, _ = master(assemble_chapter([Piece(utterance(4.0, RATE, seed=i), RATE, 350) for i in range(5)]).samples,
+                    MP3_RATE)
+    encode_mp3_file([pcm], MP3_RATE, 64, tmp_path / "b.mp3")
+    footprint = frames_for(len(pcm)) * SAMPLES_PER_FRAME
+    encoded = measure_block(decode_pcm(tmp_path / "b.mp3", MP3_RATE), footprint)
+    predicted = measure_block(pcm, footprint)
+    gain = 10 ** (mp3_encoder_gain_db(64) / 10)
+    assert gated_loudness(predicted.energies * gain) == pytest.approx(gated_loudness(encoded.energies), abs=0.05)
