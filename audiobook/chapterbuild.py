@@ -30,6 +30,7 @@ from .audio.blocks import (
     LAME_DELAY,
     BlockLoudness,
     aligned_length,
+    block_energies,
     chapter_loudness,
     fit,
     frames_digest,
@@ -41,7 +42,7 @@ from .audio.blocks import (
 )
 from .audio.ffmpeg import MP3_RATE as WORK_RATE
 from .audio.ffmpeg import decode_files, encode_mp3_files, mp3_encoder_gain_db
-from .audio.loudness import master, master_blocks
+from .audio.loudness import gated_loudness, master, master_blocks
 from .audio.mp3join import SAMPLES_PER_FRAME, read_frames, write_frames
 from .cache import SegmentCache
 from .errors import AudioError
@@ -265,10 +266,9 @@ def _rebuild_changed(plan: _Plan, previous: dict[str, Any], previous_file: Path,
                         mastering.bitrate_kbps, gain_db=float(gain_db))
         pcms.append(fit(pcm, lengths[i]))
     codec_gain = 10 ** (mp3_encoder_gain_db(mastering.bitrate_kbps) / 10)
-    expected = [measure_block(pcm, _footprint(plan, i, frames_for(len(pcm))))
+    expected = [block_energies(pcm, _footprint(plan, i, frames_for(len(pcm)))) * codec_gain
                 for i, pcm in zip(todo, pcms, strict=True)]
-    lufs, _ = chapter_loudness([*(r for r in readings if r is not None),
-                                *(BlockLoudness(e.energies * codec_gain, e.true_peak_dbtp) for e in expected)])
+    lufs = gated_loudness(np.concatenate([*(r.energies for r in readings if r is not None), *expected]))
     if abs(lufs - mastering.loudness_lufs) > GAIN_KEPT_LU:
         return None
     info, loudness = old.info, None

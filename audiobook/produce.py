@@ -1,11 +1,12 @@
-"""Assemble and publish: cached segments → mastered chapter PCM → tagged chapter MP3s, the
+"""Assemble and publish: cached segments → tagged chapter MP3s (chapterbuild.py), the
 full-episode MP3 (CHAP/CTOC), captions, chapters JSON and the outputs' record for render.json.
 
 Chapters are built two at a time on threads (memory is bounded by the largest chapters, not
 the book). Each chapter has a fingerprint of everything that shapes its file: a chapter whose
 fingerprint and file are unchanged since the last render is kept byte-identical and untouched;
-one whose audio is unchanged but whose tags are not is re-tagged without re-encoding. The full
-episode is the chapter files' frames joined (audio/mp3join.py), so it is never encoded twice.
+one whose audio is unchanged but whose tags are not is re-tagged without re-encoding; one that
+changed is rebuilt, re-encoding only its blocks that changed. The full episode is the chapter
+files' frames joined (audio/mp3join.py), so it is never encoded twice.
 """
 
 from __future__ import annotations
@@ -212,9 +213,9 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
     rebuild is started once wait_for says its segments are all cached."""
     folder.mkdir(parents=True, exist_ok=True)
     jobs = _plan_jobs(script, keys, tags, settings, previous)
-    # Each chapter is measured (one ffmpeg decode: ebur128's loudness, then our true peak) on the
-    # measurer's threads, overlapping the next chapters and the episode join; the results are
-    # waited for before anything reports loudness.
+    # A rebuilt chapter's new blocks are measured (decoded, gated, true peak) on the measurer's
+    # threads, overlapping the next chapters and the episode join; the results are waited for
+    # before anything reports loudness.
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="measure") as measurer:
         with ThreadPoolExecutor(WORKERS, thread_name_prefix="chapter") as pool:
             # in the order their segments arrive (synthesis_order), back in reading order after

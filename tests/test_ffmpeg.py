@@ -130,13 +130,3 @@ def test_encoder_gain_probe_is_remembered_across_processes(tmp_path: Path, monke
     ffmpeg.mp3_encoder_gain_db.cache_clear()
 
 
-def test_one_decode_gives_the_pcm_and_ebur128s_loudness(tmp_path: Path, pcm: np.ndarray):
-    from audiobook.audio.ffmpeg import decode_with_loudness
-
-    path = tmp_path / "a.mp3"
-    encode_mp3_file([pcm], RATE, 64, path)
-    samples, summary = decode_with_loudness(path)
-    assert np.array_equal(samples, decode_pcm(path, RATE))
-    alone = ebur128(path)
-    assert (summary.integrated_lufs, summary.lra_lu) == (alone.integrated_lufs, alone.lra_lu)
-    assert math.isnan(summary.true_peak_dbtp)

@@ -158,21 +158,29 @@ def test_pool_starts_group_by_group_longest_first(engine: LocalEngine, monkeypat
 
 
 def test_failures_are_collected_after_the_others(engine: LocalEngine, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = local.synthesize_text
+    """One sentence failing in the front end and one in the models: the others are delivered."""
+    real_plan, real_render = local.plan_text, local.render_utterances
 
-    def flaky(models: litert_model.BakerModels, text: str, rate: float = 1.0) -> Synthesis:
+    def flaky_plan(text: str) -> list:
         if "壞" in text:
-            raise EngineError("model failed")
-        return real(models, text, rate)
+            raise EngineError("front end failed")
+        return real_plan(text)
 
-    monkeypatch.setattr(local, "synthesize_text", flaky)
-    single = LocalEngine(workers=1)  # in-process, so the patch applies
-    requests = [SynthRequest(k, t, BAKER) for k, t in [("a", "你好"), ("b", "壞句子"), ("c", "再見")]]
+    def flaky_render(models: litert_model.BakerModels, utterances: list, rate: float = 1.0) -> Synthesis:
+        if any("糟" in w.text for u in utterances for w in u.words):
+            raise EngineError("model failed")
+        return real_render(models, utterances, rate)
+
+    monkeypatch.setattr(local, "plan_text", flaky_plan)
+    monkeypatch.setattr(local, "render_utterances", flaky_render)
+    single = LocalEngine(workers=1)  # in-process, so the patches apply
+    texts = [("a", "你好"), ("b", "壞句子"), ("c", "再見"), ("d", "糟糕")]
+    requests = [SynthRequest(k, t, BAKER) for k, t in texts]
     done: list[str] = []
-    with pytest.raises(SynthesisError, match="1 of 3") as info:
+    with pytest.raises(SynthesisError, match="2 of 4") as info:
         single.synthesize(requests, lambda req, _syn: done.append(req.key))
     assert done == ["a", "c"]
-    assert "壞句子" in str(info.value)
+    assert "壞句子" in str(info.value) and "糟糕" in str(info.value)
 
 
 def test_patched_model_is_recreated_when_corrupt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -89,9 +89,14 @@ class BlockLoudness:
 def measure_block(decoded: np.ndarray, footprint: int, rate: int = MP3_RATE) -> BlockLoudness:
     """A block's gating energies and true peak from its decoded audio, over the `footprint`
     samples it takes in the chapter (its audio and the silence after it)."""
-    padded = np.zeros(max(footprint, len(decoded)))
-    padded[:len(decoded)] = decoded / 32768.0
-    return BlockLoudness(gating_energies(k_weighting(padded, rate), rate), true_peak(decoded))
+    return BlockLoudness(block_energies(decoded, footprint, rate), true_peak(decoded))
+
+
+def block_energies(pcm: np.ndarray, footprint: int, rate: int = MP3_RATE) -> np.ndarray:
+    """measure_block's gating energies alone (int16 audio, padded with silence to `footprint`)."""
+    padded = np.zeros(max(footprint, len(pcm)))
+    padded[:len(pcm)] = pcm / 32768.0
+    return gating_energies(k_weighting(padded, rate), rate)
 
 
 def frames_digest(frames: Sequence[bytes]) -> str:

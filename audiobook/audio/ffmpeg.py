@@ -223,18 +223,10 @@ def ebur128(path: Path) -> Ebur128:
     encoded MP3) with ffmpeg's ebur128 filter. Silence reads I=-70 and Peak=-inf."""
     proc = _run(["-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true:framelog=verbose",
                  "-f", "null", "-"], None, "info")
-    return _summary(proc.stderr, path, true_peak=True)
+    return _summary(proc.stderr, path)
 
 
-def decode_with_loudness(path: Path) -> tuple[np.ndarray, Ebur128]:
-    """One decode of `path` giving both its mono int16 PCM (at the file's rate) and ebur128's
-    loudness summary (no true peak: NaN), the filter passing the audio through."""
-    proc = _run(["-i", str(path), "-map", "0:a:0", "-af", "ebur128=framelog=verbose", "-f", "s16le", "-ac", "1",
-                 "-"], None, "info")
-    return np.frombuffer(proc.stdout, dtype="<i2").copy(), _summary(proc.stderr, path, true_peak=False)
-
-
-def _summary(stderr: bytes, path: Path, true_peak: bool) -> Ebur128:
+def _summary(stderr: bytes, path: Path) -> Ebur128:
     # framelog=verbose keeps the 10-per-second frame lines out of the info-level log; the
     # summary is printed at info. -map 0:a because an MP3 with cover art has a video stream.
     log = stderr.decode("utf-8", "replace")
@@ -243,8 +235,6 @@ def _summary(stderr: bytes, path: Path, true_peak: bool) -> Ebur128:
         raise AudioError(f"ffmpeg printed no loudness summary for {path.name}")
     values: dict[str, float] = {"Peak": math.nan}
     for key, pattern in _SUMMARY_FIELDS.items():
-        if key == "Peak" and not true_peak:
-            continue
         match = re.search(pattern, log[start:])
         if match is None:
             raise AudioError(f"could not read {key} from ffmpeg's loudness summary for {path.name}")

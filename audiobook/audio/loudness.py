@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .dsp import k_weighting, sliding_mean, sliding_min, upsampled_bounds, upsampled_rows
-from .ffmpeg import Ebur128, decode_with_loudness, ebur128, mp3_encoder_gain_db
+from .ffmpeg import ebur128, mp3_encoder_gain_db
 
 log = logging.getLogger(__name__)
 
@@ -263,16 +263,3 @@ def measure_file(path: Path) -> tuple[float, float]:
     """(integrated LUFS, true peak dBTP) of an encoded file, measured by ffmpeg's ebur128 alone."""
     summary = ebur128(path)
     return summary.integrated_lufs, summary.true_peak_dbtp
-
-
-def measure_encoded(path: Path) -> Ebur128:
-    """Loudness and true peak of an encoded file, as a listener's decoder plays it: what
-    render.json reports for each chapter.
-
-    One ffmpeg decode feeds both: its ebur128 filter measures the loudness (integrated, LRA) as
-    the audio passes through, and the true peak is ours, on the decoded samples, 4× oversampled
-    like ebur128's but only where it can matter: 0.5–0.6 s for a 2.2-minute chapter, where
-    ebur128 with its own true peak (a 192 kHz resampling of everything) took 0.8 s. tests/test_loudness.py
-    compares the readings with ebur128's own."""
-    samples, summary = decode_with_loudness(path)
-    return Ebur128(summary.integrated_lufs, true_peak(samples), summary.lra_lu)

@@ -159,13 +159,7 @@ class LocalEngine:
         rates = [speaking_rate(r.voice) for r in requests]  # bad voices fail before any work
         failures: list[tuple[SynthRequest, BaseException]] = []
         if len(requests) <= self.in_process_max or self.workers <= 1:
-            for request, rate in zip(requests, rates, strict=True):
-                try:
-                    result = synthesize_text(self._in_process_models(), request.text, rate)
-                except EngineError as exc:
-                    failures.append((request, exc))
-                    continue
-                on_done(request, result)
+            failures = self._synthesize_here(requests, rates, on_done)
         else:
             failures = self._synthesize_in_pool(requests, rates, on_done)
         if failures:
@@ -205,6 +199,30 @@ class LocalEngine:
             raise
         if any(isinstance(exc, BrokenProcessPool) for _, exc in failures):
             self._shutdown_pool()
+        return failures
+
+    def _synthesize_here(
+        self, requests: Sequence[SynthRequest], rates: list[float], on_done: OnDone
+    ) -> list[tuple[SynthRequest, BaseException]]:
+        """A few sentences in this process. The models load on a thread while the front end
+        (pypinyin's import, mostly) runs here: LiteRT loads outside the GIL."""
+        failures: list[tuple[SynthRequest, BaseException]] = []
+        planned: list[tuple[SynthRequest, float, list[frontend.Utterance]]] = []
+        with cf.ThreadPoolExecutor(1, thread_name_prefix="models") as loader:
+            models = loader.submit(self._in_process_models)
+            for request, rate in zip(requests, rates, strict=True):
+                try:
+                    planned.append((request, rate, plan_text(request.text)))
+                except EngineError as exc:
+                    failures.append((request, exc))
+            loaded = models.result()
+        for request, rate, utterances in planned:
+            try:
+                result = render_utterances(loaded, utterances, rate)
+            except EngineError as exc:
+                failures.append((request, exc))
+                continue
+            on_done(request, result)
         return failures
 
     def _in_process_models(self) -> litert_model.BakerModels:
