@@ -21,7 +21,8 @@ from .fsutil import atomic_write_bytes, atomic_write_text
 from .lock import article_lock
 from .models import Document, Script
 from .plan import make_script
-from .publish import EpisodeTags, generate_cover, load_cover, slugify
+from .publish import EpisodeTags, slugify
+from .publish.generated import generated_cover
 from .synthesize import ChapterGate, Progress, SynthStats, script_keys, synthesize_script
 from .text.ingest import ingest
 from .text.normalize import Normalizer, load_lexicon
@@ -167,12 +168,16 @@ def read_previous(folder: Path) -> dict[str, Any] | None:
 def resolve_cover(document: Document, config: Config, article: Path) -> tuple[bytes, str]:
     """Cover (bytes, mime) from front matter (relative to the article), else [show] cover, else generated."""
     if document.cover:
+        from .publish.cover import load_cover  # Pillow: only when there is a cover to check
+
         candidate = Path(document.cover)
         return load_cover(candidate if candidate.is_absolute() else article.parent / candidate)
     if config.show.cover and "://" not in config.show.cover:
+        from .publish.cover import load_cover
+
         base = config.path.parent if config.path else Path.cwd()
         return load_cover(base / config.show.cover)
-    return generate_cover(document.title, document.author, language=document.language), "image/jpeg"
+    return generated_cover(document.title, document.author, language=document.language), "image/jpeg"
 
 
 def describe(document: Document, script: Script, limit: int = 200) -> str:

@@ -143,3 +143,20 @@ def test_file_that_is_not_an_image_is_an_input_error(tmp_path: Path, content: by
     with pytest.raises(InputError, match=r"cover\.jpg.*JPEG or PNG") as info:
         load_cover(path)
     assert "\n" not in str(info.value)
+
+
+def test_generated_cover_is_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A re-render reads the drawn cover back from the cache instead of drawing it (and importing
+    Pillow) again; a different title is drawn."""
+    from audiobook.publish import cover, generated
+
+    first = generated.generated_cover("记住的封面", "作者", "zh-CN")
+    assert first == generate_cover("记住的封面", "作者")
+
+    def no_drawing(*_args: object, **_kwargs: object) -> bytes:
+        raise AssertionError("drawn again")
+
+    monkeypatch.setattr(cover, "generate_cover", no_drawing)
+    assert generated.generated_cover("记住的封面", "作者", "zh-CN") == first
+    with pytest.raises(AssertionError, match="drawn again"):
+        generated.generated_cover("另一个封面", "作者", "zh-CN")

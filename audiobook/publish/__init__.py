@@ -1,6 +1,6 @@
-"""Outputs: ID3 tags (with chapters), caption and chapter sidecars, cover art, safe file names."""
+"""Outputs: ID3 tags (with chapters), caption and chapter sidecars, cover art (publish.cover, which
+imports Pillow: only when a cover is drawn or checked), safe file names."""
 
-from .cover import generate_cover, load_cover
 from .sidecars import Cue, write_chapters_json, write_srt, write_vtt
 from .slug import slugify
 from .tags import ChapterMark, EpisodeTags, write_chapter_tags, write_episode_tags
@@ -9,8 +9,6 @@ __all__ = [
     "ChapterMark",
     "Cue",
     "EpisodeTags",
-    "generate_cover",
-    "load_cover",
     "slugify",
     "write_chapter_tags",
     "write_chapters_json",
