@@ -125,10 +125,8 @@ def build_chapter_audio(chapter: Chapter, keys: list[str], cache: SegmentCache, 
     """Write the chapter's frames to `out` (an MP3 with no tags yet). `previous` is the chapter's
     record in the last render.json and `previous_file` its intact file, if any."""
     plan = _plan(chapter, keys, cache)
-    # Where each block lands follows from its length alone (frames_for), so the cues, pure
-    # Python, are laid out beside the mastering and encoding (numpy and ffmpeg).
     with ThreadPoolExecutor(1, thread_name_prefix="cues") as side:
-        cues = side.submit(_cues, plan, [frames_for(n) for n in plan.lengths()])
+        cues = _Cues(plan, side)
         if previous and previous_file and previous.get("mastering") == mastering.digest():
             rebuilt = _rebuild_changed(plan, previous, previous_file, mastering, out, measurer, cues)
             if rebuilt is not None:
@@ -136,7 +134,24 @@ def build_chapter_audio(chapter: Chapter, keys: list[str], cache: SegmentCache, 
         return _build_all(plan, mastering, out, measurer, cues)
 
 
-Cues = Future[tuple[list[list[Any]], list[list[Any]]]]
+class _Cues:
+    """The chapter's sentence and caption cues, laid out on a side thread. Where each block lands
+    follows from its length alone (frames_for), so they need no encoding; but they are pure
+    Python, so the builder starts them where it waits on numpy or ffmpeg, not where its own
+    Python would wait for the GIL."""
+
+    def __init__(self, plan: _Plan, side: Executor) -> None:
+        self._plan, self._side = plan, side
+        self._future: Future[tuple[list[list[Any]], list[list[Any]]]] | None = None
+
+    def start(self) -> None:
+        if self._future is None:
+            self._future = self._side.submit(_cues, self._plan, [frames_for(n) for n in self._plan.lengths()])
+
+    def result(self) -> tuple[list[list[Any]], list[list[Any]]]:
+        self.start()
+        assert self._future is not None
+        return self._future.result()
 
 
 def _cues(plan: _Plan, frames: list[int]) -> tuple[list[list[Any]], list[list[Any]]]:
@@ -157,7 +172,7 @@ def _cues(plan: _Plan, frames: list[int]) -> tuple[list[list[Any]], list[list[An
 
 
 def _finish(plan: _Plan, gain_db: float, frames: list[list[bytes]], info: bytes, out: Path,
-            loudness: Future[tuple[float, float]], encoded: int, cues: Cues) -> ChapterAudio:
+            loudness: Future[tuple[float, float]], encoded: int, cues: _Cues) -> ChapterAudio:
     counts = [len(block) for block in frames]
     if counts != [frames_for(n) for n in plan.lengths()]:  # the encoder is not the one frames_for was made for
         raise AudioError(f"the MP3 encoder wrote {counts} frames for blocks expected to take "
@@ -215,7 +230,8 @@ def _encode_and_measure(plan: _Plan, todo: list[int], pcms: list[np.ndarray], ma
     return fresh, info, measurer.submit(measure)
 
 
-def _build_all(plan: _Plan, mastering: AudioSettings, out: Path, measurer: Executor, cues: Cues) -> ChapterAudio:
+def _build_all(plan: _Plan, mastering: AudioSettings, out: Path, measurer: Executor, cues: _Cues) -> ChapterAudio:
+    cues.start()  # beside the mastering
     assembled = assemble_chapter(plan.pieces)
     blocks, stats = master_blocks(assembled.samples, WORK_RATE, [plan_layout.samples for plan_layout in plan.layouts],
                                   mastering.loudness_lufs, mastering.true_peak_dbtp, mastering.bitrate_kbps)
@@ -226,7 +242,7 @@ def _build_all(plan: _Plan, mastering: AudioSettings, out: Path, measurer: Execu
 
 
 def _rebuild_changed(plan: _Plan, previous: dict[str, Any], previous_file: Path, mastering: AudioSettings,
-                     out: Path, measurer: Executor, cues: Cues) -> ChapterAudio | None:
+                     out: Path, measurer: Executor, cues: _Cues) -> ChapterAudio | None:
     """Copy the frames of unchanged blocks from the previous file, master the others with the
     previous gain; None when that can't give a chapter within GAIN_KEPT_LU of the target.
 
@@ -272,6 +288,7 @@ def _rebuild_changed(plan: _Plan, previous: dict[str, Any], previous_file: Path,
     if abs(lufs - mastering.loudness_lufs) > GAIN_KEPT_LU:
         return None
     info, loudness = old.info, None
+    cues.start()  # beside the encoding
     if todo:
         fresh, info, loudness = _encode_and_measure(plan, todo, pcms, mastering, readings, measurer)
         for i, block in zip(todo, fresh, strict=True):
