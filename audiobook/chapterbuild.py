@@ -62,7 +62,7 @@ class AudioSettings:
 
     def digest(self) -> str:
         """Everything besides the blocks' own content that shapes their audio."""
-        return _digest({"v": ASSEMBLY_VERSION, "settings": asdict(self), "rate": WORK_RATE})
+        return digest({"v": ASSEMBLY_VERSION, "settings": asdict(self), "rate": WORK_RATE})
 
 
 @dataclass
@@ -85,7 +85,8 @@ class ChapterAudio:
     encoded: int  # blocks encoded (the rest were copied)
 
 
-def _digest(obj: Any) -> str:
+def digest(obj: Any) -> str:
+    """sha256 of a JSON value (keys sorted): the fingerprints in render.json."""
     return hashlib.sha256(json.dumps(obj, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -101,7 +102,7 @@ class _Plan:
     def lengths(self) -> list[int]:
         """Each block's PCM length as encoded: inner blocks aligned to the frames."""
         last = len(self.ranges) - 1
-        return [plan.samples if i == last else aligned_length(plan.samples) for i, plan in enumerate(self.layouts)]
+        return [block.samples if i == last else aligned_length(block.samples) for i, block in enumerate(self.layouts)]
 
 
 def _plan(chapter: Chapter, keys: list[str], cache: SegmentCache) -> _Plan:
@@ -114,7 +115,7 @@ def _plan(chapter: Chapter, keys: list[str], cache: SegmentCache) -> _Plan:
     pieces = [Piece(s.samples, s.sample_rate, sentence.pause_after_ms)
               for s, sentence in zip(syntheses, chapter.sentences, strict=True)]
     ranges = plan_blocks(chapter.sentences, [len(s.samples) / s.sample_rate for s in syntheses])
-    contents = [_digest({"keys": keys[r.start:r.stop], "pauses": [p.pause_after_ms for p in pieces[r.start:r.stop]],
+    contents = [digest({"keys": keys[r.start:r.stop], "pauses": [p.pause_after_ms for p in pieces[r.start:r.stop]],
                          "last": r.stop == len(pieces)}) for r in ranges]
     return _Plan(chapter, syntheses, pieces, ranges, contents, [layout(pieces[r.start:r.stop]) for r in ranges])
 

@@ -12,7 +12,6 @@ files' frames joined (audio/mp3join.py), so it is never encoded twice.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import shutil
@@ -25,7 +24,7 @@ from typing import Any
 from .audio.ffmpeg import MP3_RATE as WORK_RATE
 from .audio.mp3join import join_mp3
 from .cache import SegmentCache
-from .chapterbuild import ASSEMBLY_VERSION, AudioSettings, build_chapter_audio
+from .chapterbuild import ASSEMBLY_VERSION, AudioSettings, build_chapter_audio, digest
 from .fsutil import atomic_path
 from .models import Chapter, Script
 from .publish import (
@@ -101,10 +100,6 @@ def _restore(cls: type, recorded: dict[str, Any], rebuilt: bool = False) -> Any:
     return cls(**{k: v for k, v in recorded.items() if k in names and k != "rebuilt"}, rebuilt=rebuilt)
 
 
-def _digest(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
-
-
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -114,7 +109,7 @@ def file_sha256(path: Path) -> str:
 
 
 def audio_fingerprint(chapter: Chapter, keys: list[str], settings: AudioSettings) -> str:
-    return _digest({"v": ASSEMBLY_VERSION, "keys": keys, "pauses": [s.pause_after_ms for s in chapter.sentences],
+    return digest({"v": ASSEMBLY_VERSION, "keys": keys, "pauses": [s.pause_after_ms for s in chapter.sentences],
                     "settings": asdict(settings), "rate": WORK_RATE})
 
 
@@ -161,7 +156,7 @@ def _plan_jobs(script: Script, keys: list[list[str]], tags: EpisodeTags, setting
         stem = f"{chapter.index:02d}-{slugify(chapter.title, fallback=f'chapter-{chapter.index}')}"
         audio_fp = audio_fingerprint(chapter, chapter_keys, settings)
         lyrics = "\n".join(s.text for s in chapter.sentences)
-        fingerprint = _digest({"audio": audio_fp, "tags": tag_info, "title": chapter.title,
+        fingerprint = digest({"audio": audio_fp, "tags": tag_info, "title": chapter.title,
                                "track": [chapter.index, total], "lyrics": lyrics})
         jobs.append(_ChapterJob(chapter, chapter_keys, stem, audio_fp, fingerprint, lyrics,
                                 prev_by_file.get(f"{stem}.mp3")))
@@ -240,7 +235,7 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
 def _episode(script: Script, outs: list[ChapterOut], folder: Path, slug: str, tags: EpisodeTags,
              previous: dict[str, Any] | None, on_stage: ChapterProgress | None) -> EpisodeOut:
     # The episode is the chapter files' frames joined: its fingerprint is theirs plus its own tags.
-    episode_fp = _digest({"chapters": [[c.sha256, c.title] for c in outs],
+    episode_fp = digest({"chapters": [[c.sha256, c.title] for c in outs],
                           "tags": {**asdict(tags), "cover": hashlib.sha256(tags.cover or b"").hexdigest()},
                           "title": script.title})
     prev_episode = (previous or {}).get("episode")

@@ -11,7 +11,7 @@ from mutagen.mp3 import MP3
 
 from audiobook.audio.ffmpeg import MP3_RATE, decode_pcm, encode_mp3_file, run_ffmpeg
 from audiobook.audio.mp3join import SAMPLES_PER_FRAME, decoded_length, join_mp3, read_frames, write_frames
-from audiobook.audio.xing import crc16, info_frame, lame_delay_padding
+from audiobook.audio.xing import crc16, crc16_combine, info_frame, lame_delay_padding, recorded_music_crc
 
 
 def crc16_bytewise(data: bytes) -> int:
@@ -28,6 +28,13 @@ def test_crc16_is_crc16_arc(size: int) -> None:
     data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
     assert crc16(data) == crc16_bytewise(data)
     assert crc16(b"123456789") == 0xBB3D  # the CRC-16/ARC check value
+
+
+@pytest.mark.parametrize(("first", "second"), [(0, 0), (0, 5), (7, 0), (1000, 1), (3, 70_000), (12_345, 54_321)])
+def test_crc16_combines(first: int, second: int) -> None:
+    data = np.random.default_rng(first + second).integers(0, 256, first + second, dtype=np.uint8).tobytes()
+    a, b = data[:first], data[first:]
+    assert crc16_combine(crc16(a), crc16(b), len(b)) == crc16(data)
 
 
 def encoded(tmp_path: Path, samples: int, name: str = "a.mp3", seed: int = 0) -> Path:
@@ -77,6 +84,9 @@ def test_encoder_delay_and_padding_are_read_back(tmp_path: Path) -> None:
 def test_joined_file_decodes_to_every_part_sample_for_sample(tmp_path: Path) -> None:
     parts = [encoded(tmp_path, n, f"{i}.mp3", seed=i) for i, n in enumerate((50_000, 30_001, 70_000))]
     starts, total = join_mp3(parts, tmp_path / "joined.mp3")
+    read = read_frames(tmp_path / "joined.mp3")
+    assert read.info is not None  # the music CRC, combined from the parts', is the joined frames'
+    assert recorded_music_crc(read.info) == crc16(b"".join(read.frames))
     joined = decode_pcm(tmp_path / "joined.mp3", MP3_RATE)
     assert len(joined) == total == starts[-1] + 70_000  # the last part's padding is trimmed too
     for start, part in zip(starts, parts, strict=True):

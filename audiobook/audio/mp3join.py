@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import AudioError
 from ..fsutil import atomic_write_bytes
-from .xing import info_frame, lame_delay_padding
+from .xing import crc16_combine, info_frame, lame_delay_padding, recorded_music_crc
 
 SAMPLES_PER_FRAME = 1152  # MPEG-1 Layer III
 DECODER_DELAY = 529  # what decoders add to the LAME tag's encoder delay (mpg123/ffmpeg convention)
@@ -85,12 +85,25 @@ def join_mp3(parts: list[Path], out: Path) -> tuple[list[int], int]:
         starts.append(position)
         position += len(chapter.frames) * SAMPLES_PER_FRAME
     frames = [frame for c in chapters for frame in c.frames]
-    write_frames(first.info, frames, out, first.delay - DECODER_DELAY, last.padding)
+    write_frames(first.info, frames, out, first.delay - DECODER_DELAY, last.padding, _joined_crc(chapters))
     return starts, decoded_length(len(frames), first.delay, last.padding)
 
 
-def write_frames(info: bytes, frames: Sequence[bytes], out: Path, encoder_delay: int, padding: int) -> None:
+def _joined_crc(parts: list[Mp3Frames]) -> int | None:
+    """The music CRC of the parts' frames joined, from the CRCs their Info frames record."""
+    crc = 0
+    for part in parts:
+        recorded = recorded_music_crc(part.info) if part.info else None
+        if recorded is None:
+            return None
+        crc = crc16_combine(crc, recorded, sum(map(len, part.frames)))
+    return crc
+
+
+def write_frames(info: bytes, frames: Sequence[bytes], out: Path, encoder_delay: int, padding: int,
+                 music_crc: int | None = None) -> None:
     """Write `out` as these audio frames behind a new Info header (shaped like `info`) that
     records this encoder delay and padding: the padding of the last frames' encoder, so that
     the file decodes to exactly the samples its parts held (decoded_length)."""
-    atomic_write_bytes(out, info_frame(info, frames, encoder_delay, padding) + b"".join(frames), durable=False)
+    header = info_frame(info, frames, encoder_delay, padding, music_crc)
+    atomic_write_bytes(out, header + b"".join(frames), durable=False)

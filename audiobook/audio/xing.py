@@ -60,6 +60,37 @@ def crc16(data: bytes) -> int:
     return crc
 
 
+def crc16_combine(first: int, second: int, second_length: int) -> int:
+    """crc16(A + B) from crc16(A), crc16(B) and len(B): A's CRC carried over len(B) zero bytes
+    (a linear map, raised to that power by squaring), then B's added. An episode's CRC is then
+    its chapters', combined, instead of a pass over every byte (~1 s for a 16× article)."""
+    columns = [(1 << k >> 8) ^ int(_TABLE[(1 << k) & 0xFF]) for k in range(16)]  # one zero byte
+    crc, n = first, second_length
+    while n:
+        if n & 1:
+            crc = _apply(columns, crc)
+        columns = [_apply(columns, c) for c in columns]
+        n >>= 1
+    return crc ^ second
+
+
+def _apply(columns: list[int], value: int) -> int:
+    out = 0
+    for k in range(16):
+        if value >> k & 1:
+            out ^= columns[k]
+    return out
+
+
+def recorded_music_crc(info: bytes) -> int | None:
+    """The music CRC an Info frame of the kind info_frame writes records; None for another kind."""
+    start = _tag_offset(info)
+    if info[start:start + 4] not in (b"Info", b"Xing") or len(info) < start + 156 \
+            or int.from_bytes(info[start + 4:start + 8], "big") != XING_FLAGS:
+        return None
+    return int.from_bytes(info[start + 152:start + 154], "big")
+
+
 def _tag_offset(frame: bytes) -> int:
     if len(frame) < 4 or frame[0] != 0xFF or (frame[1] & 0xFE) != 0xFA:
         raise AudioError("not an MPEG-1 Layer III frame")
@@ -77,9 +108,11 @@ def lame_delay_padding(info: bytes) -> tuple[int, int]:
     return packed >> 12, packed & 0xFFF
 
 
-def info_frame(template: bytes, frames: Sequence[bytes], delay: int, padding: int) -> bytes:
+def info_frame(template: bytes, frames: Sequence[bytes], delay: int, padding: int,
+               music_crc: int | None = None) -> bytes:
     """A new Info frame for `frames` (CBR audio frames, in order), shaped like `template` (an Info
-    frame of the same bitrate and sample rate: its frame header and encoder string are kept)."""
+    frame of the same bitrate and sample rate: its frame header and encoder string are kept).
+    music_crc: crc16 of the frames, when the caller has it (crc16_combine of its parts')."""
     start = _tag_offset(template)
     if template[start:start + 4] not in (b"Info", b"Xing") or len(template) < start + 156 \
             or int.from_bytes(template[start + 4:start + 8], "big") != XING_FLAGS:
@@ -102,7 +135,7 @@ def info_frame(template: bytes, frames: Sequence[bytes], delay: int, padding: in
     out[at:at + 9] = lame
     out[at + 21:at + 24] = ((delay << 12) | padding).to_bytes(3, "big")
     out[at + 28:at + 32] = total.to_bytes(4, "big")  # music length, as ffmpeg writes it
-    out[at + 32:at + 34] = crc16(music).to_bytes(2, "big")
+    out[at + 32:at + 34] = (crc16(music) if music_crc is None else music_crc).to_bytes(2, "big")
     out[at + 34:at + 36] = crc16(bytes(out[:190])).to_bytes(2, "big")
     return bytes(out)
 
