@@ -17,8 +17,8 @@ edit   Per scale in --scales (default 1,4): cold render of the sample's body rep
        times (every copy's sentences and chapter headings made distinct with "（第N遍）"), then the
        first paragraph of chapter 3 changed by one word and re-rendered. Target: the re-render takes
        <= 10 % of the cold render, and the fraction shrinks as the article grows. The 16x article
-       (~16 cold renders of the sample: ~35 CPU-minutes, 20-60 min of wall time on 2 cores) is
-           uv run python scripts/bench.py edit --scales 1,16
+       (3.4 h of audio: ~11 CPU-minutes, ~6 min of wall time on 2 cores, measured 2026-11-30) is
+           uv run python scripts/bench.py edit --scales 1,4,16
 edge   EdgeEngine against the fake Edge service (in its own process, as the real service is remote)
        answering after --latency (0.3 s) per request: the sample's sentences at concurrency 1 vs the
        default cap (target >= 6x faster), and at --edge-scales (1,4,16) copies of the sentences at
