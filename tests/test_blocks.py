@@ -277,3 +277,12 @@ def test_a_blocks_pcm_predicts_its_encoded_loudness(tmp_path: Path) -> None:
     predicted = measure_block(pcm, footprint)
     gain = 10 ** (mp3_encoder_gain_db(64) / 10)
     assert gated_loudness(predicted.energies * gain) == pytest.approx(gated_loudness(encoded.energies), abs=0.05)
+
+
+def test_a_silent_chapter_reads_like_ebur128(tmp_path: Path) -> None:
+    cache = SegmentCache(tmp_path / "segments")
+    cache.put("quiet", Synthesis(np.zeros(RATE * 2, np.int16), RATE))
+    chapter = Chapter(1, "静", [Sentence("……", "……", 700)])
+    audio = build(chapter, ["quiet"], cache, tmp_path / "silent.mp3")
+    lufs, peak = audio.loudness.result()
+    assert lufs == ebur128(tmp_path / "silent.mp3").integrated_lufs == -70.0 and peak == -np.inf

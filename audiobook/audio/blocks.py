@@ -121,7 +121,10 @@ def remember_loudness(digest: str, loudness: BlockLoudness) -> None:
                                                          "peak": peak if math.isfinite(peak) else None})
 
 
+SILENCE_LUFS = -70.0  # what a meter reads for silence (the absolute gate; ffmpeg's ebur128 too)
+
+
 def chapter_loudness(blocks: Sequence[BlockLoudness]) -> tuple[float, float]:
     """(integrated LUFS, true peak dBTP) of a chapter from its blocks' measurements."""
     lufs = gated_loudness(np.concatenate([b.energies for b in blocks])) if blocks else -math.inf
-    return lufs, max((b.true_peak_dbtp for b in blocks), default=-math.inf)
+    return max(lufs, SILENCE_LUFS), max((b.true_peak_dbtp for b in blocks), default=-math.inf)
