@@ -175,9 +175,10 @@ def _cues(plan: _Plan, frames: list[int]) -> tuple[list[list[Any]], list[list[An
 def _finish(plan: _Plan, gain_db: float, frames: list[list[bytes]], info: bytes, out: Path,
             loudness: Future[tuple[float, float]], encoded: int, cues: _Cues) -> ChapterAudio:
     counts = [len(block) for block in frames]
-    if counts != [frames_for(n) for n in plan.lengths()]:  # the encoder is not the one frames_for was made for
+    if counts != [frames_for(n) for n in plan.lengths()]:  # frames_for was measured on the bundled LAME
         raise AudioError(f"the MP3 encoder wrote {counts} frames for blocks expected to take "
-                         f"{[frames_for(n) for n in plan.lengths()]}; this ffmpeg is not supported")
+                         f"{[frames_for(n) for n in plan.lengths()]}: an ffmpeg other than the bundled "
+                         "one? Reinstall with `uv sync`")
     last = plan.lengths()[-1]
     padding = counts[-1] * SAMPLES_PER_FRAME - LAME_DELAY - last  # the last block's, as its encoder wrote it
     write_frames(info, [f for block in frames for f in block], out, LAME_DELAY, padding)

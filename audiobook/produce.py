@@ -110,7 +110,7 @@ def file_sha256(path: Path) -> str:
 
 def audio_fingerprint(chapter: Chapter, keys: list[str], settings: AudioSettings) -> str:
     return digest({"v": ASSEMBLY_VERSION, "keys": keys, "pauses": [s.pause_after_ms for s in chapter.sentences],
-                    "settings": asdict(settings), "rate": WORK_RATE})
+                   "settings": asdict(settings), "rate": WORK_RATE})
 
 
 def _unchanged(folder: Path, previous: dict[str, Any] | None, fingerprint: str) -> bool:
@@ -157,7 +157,7 @@ def _plan_jobs(script: Script, keys: list[list[str]], tags: EpisodeTags, setting
         audio_fp = audio_fingerprint(chapter, chapter_keys, settings)
         lyrics = "\n".join(s.text for s in chapter.sentences)
         fingerprint = digest({"audio": audio_fp, "tags": tag_info, "title": chapter.title,
-                               "track": [chapter.index, total], "lyrics": lyrics})
+                              "track": [chapter.index, total], "lyrics": lyrics})
         jobs.append(_ChapterJob(chapter, chapter_keys, stem, audio_fp, fingerprint, lyrics,
                                 prev_by_file.get(f"{stem}.mp3")))
     return jobs
@@ -236,8 +236,8 @@ def _episode(script: Script, outs: list[ChapterOut], folder: Path, slug: str, ta
              previous: dict[str, Any] | None, on_stage: ChapterProgress | None) -> EpisodeOut:
     # The episode is the chapter files' frames joined: its fingerprint is theirs plus its own tags.
     episode_fp = digest({"chapters": [[c.sha256, c.title] for c in outs],
-                          "tags": {**asdict(tags), "cover": hashlib.sha256(tags.cover or b"").hexdigest()},
-                          "title": script.title})
+                         "tags": {**asdict(tags), "cover": hashlib.sha256(tags.cover or b"").hexdigest()},
+                         "title": script.title})
     prev_episode = (previous or {}).get("episode")
     if prev_episode and prev_episode.get("file") == f"{slug}.mp3" and _unchanged(folder, prev_episode, episode_fp):
         _place_chapters(outs, prev_episode["chapter_starts"], prev_episode["samples"])
