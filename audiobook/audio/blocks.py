@@ -2,8 +2,9 @@
 
 A block is a run of consecutive sentences ending in a pause of at least MIN_SPLIT_PAUSE_MS: at
 a paragraph's end once the block holds MIN_BLOCK_S of audio, or at any such pause once it holds
-LONG_BLOCK_S. The rule looks only at the block itself, so an edit moves block boundaries at
-most up to the end of its paragraph. Each block is encoded on its own (a fresh LAME encoder: no
+LONG_BLOCK_S. The rule looks only at the block itself, so the boundaries after an edit are the
+old ones again from the first paragraph end that closes a block in both (usually the edited
+paragraph's own end). Each block is encoded on its own (a fresh LAME encoder: no
 bit reservoir reaches across blocks) and a chapter file is its blocks' frames joined, as the
 episode is the chapters' (mp3join.py).
 
