@@ -98,11 +98,7 @@ class _Plan:
     ranges: list[range]
     contents: list[str]
     layouts: list[Layout]
-
-    def lengths(self) -> list[int]:
-        """Each block's PCM length as encoded: inner blocks aligned to the frames."""
-        last = len(self.ranges) - 1
-        return [block.samples if i == last else aligned_length(block.samples) for i, block in enumerate(self.layouts)]
+    lengths: list[int]  # each block's PCM length as encoded: inner blocks aligned to the frames
 
 
 def _plan(chapter: Chapter, keys: list[str], cache: SegmentCache) -> _Plan:
@@ -117,7 +113,9 @@ def _plan(chapter: Chapter, keys: list[str], cache: SegmentCache) -> _Plan:
     ranges = plan_blocks(chapter.sentences, [len(s.samples) / s.sample_rate for s in syntheses])
     contents = [digest({"keys": keys[r.start:r.stop], "pauses": [p.pause_after_ms for p in pieces[r.start:r.stop]],
                          "last": r.stop == len(pieces)}) for r in ranges]
-    return _Plan(chapter, syntheses, pieces, ranges, contents, [layout(pieces[r.start:r.stop]) for r in ranges])
+    layouts = [layout(pieces[r.start:r.stop]) for r in ranges]
+    lengths = [aligned_length(block.samples) for block in layouts[:-1]] + [block.samples for block in layouts[-1:]]
+    return _Plan(chapter, syntheses, pieces, ranges, contents, layouts, lengths)
 
 
 def build_chapter_audio(chapter: Chapter, keys: list[str], cache: SegmentCache, mastering: AudioSettings,
@@ -147,7 +145,7 @@ class _Cues:
 
     def start(self) -> None:
         if self._future is None:
-            self._future = self._side.submit(_cues, self._plan, [frames_for(n) for n in self._plan.lengths()])
+            self._future = self._side.submit(_cues, self._plan, [frames_for(n) for n in self._plan.lengths])
 
     def result(self) -> tuple[list[list[Any]], list[list[Any]]]:
         self.start()
@@ -175,11 +173,11 @@ def _cues(plan: _Plan, frames: list[int]) -> tuple[list[list[Any]], list[list[An
 def _finish(plan: _Plan, gain_db: float, frames: list[list[bytes]], info: bytes, out: Path,
             loudness: Future[tuple[float, float]], encoded: int, cues: _Cues) -> ChapterAudio:
     counts = [len(block) for block in frames]
-    if counts != [frames_for(n) for n in plan.lengths()]:  # frames_for was measured on the bundled LAME
-        raise AudioError(f"the MP3 encoder wrote {counts} frames for blocks expected to take "
-                         f"{[frames_for(n) for n in plan.lengths()]}: an ffmpeg other than the bundled "
-                         "one? Reinstall with `uv sync`")
-    last = plan.lengths()[-1]
+    expected = [frames_for(n) for n in plan.lengths]
+    if counts != expected:  # frames_for was measured on the bundled LAME
+        raise AudioError(f"the MP3 encoder wrote {counts} frames for blocks expected to take {expected}: an "
+                         "ffmpeg other than the bundled one? Reinstall with `uv sync`")
+    last = plan.lengths[-1]
     padding = counts[-1] * SAMPLES_PER_FRAME - LAME_DELAY - last  # the last block's, as its encoder wrote it
     write_frames(info, [f for block in frames for f in block], out, LAME_DELAY, padding)
     records = [BlockRecord(content, len(r), n)
@@ -204,7 +202,7 @@ def _encode(pcms: list[np.ndarray], mastering: AudioSettings,
 def _footprint(plan: _Plan, i: int, frames: int) -> int:
     """The samples block i takes in the chapter: all its frames' (its audio, then the codec's
     delay and padding: silence), except the last block, which ends the file with its audio."""
-    return plan.lengths()[i] if i == len(plan.ranges) - 1 else frames * SAMPLES_PER_FRAME
+    return plan.lengths[i] if i == len(plan.ranges) - 1 else frames * SAMPLES_PER_FRAME
 
 
 def _encode_and_measure(plan: _Plan, todo: list[int], pcms: list[np.ndarray], mastering: AudioSettings,
@@ -237,7 +235,7 @@ def _build_all(plan: _Plan, mastering: AudioSettings, out: Path, measurer: Execu
     assembled = assemble_chapter(plan.pieces)
     blocks, stats = master_blocks(assembled.samples, WORK_RATE, [plan_layout.samples for plan_layout in plan.layouts],
                                   mastering.loudness_lufs, mastering.true_peak_dbtp, mastering.bitrate_kbps)
-    pcms = [fit(pcm, length) for pcm, length in zip(blocks, plan.lengths(), strict=True)]
+    pcms = [fit(pcm, length) for pcm, length in zip(blocks, plan.lengths, strict=True)]
     todo = list(range(len(pcms)))
     frames, info, loudness = _encode_and_measure(plan, todo, pcms, mastering, [None] * len(pcms), measurer)
     return _finish(plan, stats.gain_db, frames, info, out, loudness, len(pcms), cues)
@@ -264,7 +262,7 @@ def _rebuild_changed(plan: _Plan, previous: dict[str, Any], previous_file: Path,
         position += block["frames"]
     if position != len(old.frames):
         return None  # the record does not describe this file
-    lengths = plan.lengths()
+    lengths = plan.lengths
     # a block is reused when its content is the same and its frames are as many as it needs
     # (a record from other code, or one that does not match its file, is not trusted)
     frames: list[list[bytes] | None] = [found if found is not None and len(found) == frames_for(n) else None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import AudioError
 from ..fsutil import atomic_write_bytes
-from .xing import crc16_combine, info_frame, lame_delay_padding, recorded_music_crc
+from .xing import crc16_combine, info_frame, is_info_frame, lame_delay_padding, recorded_music_crc
 
 SAMPLES_PER_FRAME = 1152  # MPEG-1 Layer III
 DECODER_DELAY = 529  # what decoders add to the LAME tag's encoder delay (mpg123/ffmpeg convention)
@@ -58,9 +58,7 @@ def read_frames(path: Path) -> Mp3Frames:
     if not frames:
         raise AudioError(f"{path.name} holds no MPEG-1 Layer III frames")
     info, delay, padding = None, DECODER_DELAY, 0
-    side_info = 17 if (frames[0][3] >> 6) == 3 else 32  # mono : stereo
-    tag = frames[0][4 + side_info:8 + side_info]
-    if tag in (b"Info", b"Xing"):
+    if is_info_frame(frames[0]):
         info, frames = frames[0], frames[1:]
         encoder_delay, padding = lame_delay_padding(info)
         delay += encoder_delay

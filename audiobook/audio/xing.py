@@ -20,6 +20,7 @@ from ..errors import AudioError
 XING_FLAGS = 0x0F  # frames, bytes, TOC, quality
 ENCODER_DELAY_MAX = 4095  # the LAME tag's 12-bit fields
 _MONO_SIDE_INFO = 17  # MPEG-1 Layer III side info, mono (32 for stereo)
+_LAME = 120  # the LAME extension's offset in a full tag: "Info", flags, frames, bytes, seek table, quality
 
 
 def _crc_table() -> np.ndarray:
@@ -84,11 +85,23 @@ def _apply(columns: list[int], value: int) -> int:
 
 def recorded_music_crc(info: bytes) -> int | None:
     """The music CRC an Info frame of the kind info_frame writes records; None for another kind."""
-    start = _tag_offset(info)
-    if info[start:start + 4] not in (b"Info", b"Xing") or len(info) < start + 156 \
-            or int.from_bytes(info[start + 4:start + 8], "big") != XING_FLAGS:
+    start = _full_tag(info)
+    return None if start is None else int.from_bytes(info[start + _LAME + 32:start + _LAME + 34], "big")
+
+
+def is_info_frame(frame: bytes) -> bool:
+    """The frame holds a Xing/Info tag (no audio)."""
+    start = _tag_offset(frame)
+    return frame[start:start + 4] in (b"Info", b"Xing")
+
+
+def _full_tag(frame: bytes) -> int | None:
+    """Where the tag starts in an Info frame with every field info_frame writes; None otherwise."""
+    start = _tag_offset(frame)
+    if not is_info_frame(frame) or len(frame) < start + _LAME + 36 \
+            or int.from_bytes(frame[start + 4:start + 8], "big") != XING_FLAGS:
         return None
-    return int.from_bytes(info[start + 152:start + 154], "big")
+    return start
 
 
 def _tag_offset(frame: bytes) -> int:
@@ -113,9 +126,8 @@ def info_frame(template: bytes, frames: Sequence[bytes], delay: int, padding: in
     """A new Info frame for `frames` (CBR audio frames, in order), shaped like `template` (an Info
     frame of the same bitrate and sample rate: its frame header and encoder string are kept).
     music_crc: crc16 of the frames, when the caller has it (crc16_combine of its parts')."""
-    start = _tag_offset(template)
-    if template[start:start + 4] not in (b"Info", b"Xing") or len(template) < start + 156 \
-            or int.from_bytes(template[start + 4:start + 8], "big") != XING_FLAGS:
+    start = _full_tag(template)
+    if start is None:
         raise AudioError("the template frame holds no Info tag of the kind ffmpeg writes")
     if not 0 <= delay <= ENCODER_DELAY_MAX or not 0 <= padding <= ENCODER_DELAY_MAX:
         raise AudioError(f"encoder delay {delay} or padding {padding} does not fit the LAME tag")
@@ -123,12 +135,10 @@ def info_frame(template: bytes, frames: Sequence[bytes], delay: int, padding: in
     total = len(template) + len(music)
     out = bytearray(len(template))
     out[:4] = template[:4]
-    at = start
-    out[at:at + 16] = b"Info" + XING_FLAGS.to_bytes(4, "big") + len(frames).to_bytes(4, "big") \
+    out[start:start + 16] = b"Info" + XING_FLAGS.to_bytes(4, "big") + len(frames).to_bytes(4, "big") \
         + total.to_bytes(4, "big")
-    at += 16
-    out[at:at + 100] = _seek_table(frames, len(template), total)
-    at += 100 + 4  # the quality field stays 0
+    out[start + 16:start + 116] = _seek_table(frames, len(template), total)
+    at = start + _LAME  # after the seek table; the quality field between them stays 0
     lame = template[at:at + 9]  # encoder string ("LAME…", "Lavc…", "Lavf"): decoders key the tag on it
     if lame[:4] not in (b"LAME", b"Lavc", b"Lavf"):
         raise AudioError(f"the template's LAME tag names an unknown encoder {lame!r}")

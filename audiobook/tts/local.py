@@ -72,6 +72,23 @@ def plan_text(text: str) -> list[frontend.Utterance]:
     return utterances
 
 
+Planned = list[tuple[SynthRequest, float, list[frontend.Utterance]]]
+
+
+def _plan_all(requests: Sequence[SynthRequest],
+              rates: list[float]) -> tuple[Planned, list[tuple[SynthRequest, BaseException]]]:
+    """The front end for every request: (request, rate, utterances) for those it reads, and the
+    failures of those it can't (collected, so the others still synthesize)."""
+    planned: Planned = []
+    failures: list[tuple[SynthRequest, BaseException]] = []
+    for request, rate in zip(requests, rates, strict=True):
+        try:
+            planned.append((request, rate, plan_text(request.text)))
+        except EngineError as exc:
+            failures.append((request, exc))
+    return planned, failures
+
+
 def render_utterances(
     models: litert_model.BakerModels, utterances: Sequence[frontend.Utterance], rate: float = 1.0
 ) -> Synthesis:
@@ -173,13 +190,7 @@ class LocalEngine:
         self, requests: Sequence[SynthRequest], rates: list[float], on_done: OnDone
     ) -> list[tuple[SynthRequest, BaseException]]:
         pool = self._start_pool()  # workers load their models while the front end runs here
-        failures: list[tuple[SynthRequest, BaseException]] = []
-        planned: list[tuple[SynthRequest, float, list[frontend.Utterance]]] = []
-        for request, rate in zip(requests, rates, strict=True):
-            try:
-                planned.append((request, rate, plan_text(request.text)))
-            except EngineError as exc:
-                failures.append((request, exc))
+        planned, failures = _plan_all(requests, rates)
         # Group by group (chapter by chapter), longest first in each: the last tasks of a group
         # to start are short, so both workers finish it together.
         planned.sort(key=lambda item: (item[0].group, -_cost(item[2])))
@@ -206,15 +217,9 @@ class LocalEngine:
     ) -> list[tuple[SynthRequest, BaseException]]:
         """A few sentences in this process. The models load on a thread while the front end
         (pypinyin's import, mostly) runs here: LiteRT loads outside the GIL."""
-        failures: list[tuple[SynthRequest, BaseException]] = []
-        planned: list[tuple[SynthRequest, float, list[frontend.Utterance]]] = []
         with cf.ThreadPoolExecutor(1, thread_name_prefix="models") as loader:
             models = loader.submit(self._in_process_models)
-            for request, rate in zip(requests, rates, strict=True):
-                try:
-                    planned.append((request, rate, plan_text(request.text)))
-                except EngineError as exc:
-                    failures.append((request, exc))
+            planned, failures = _plan_all(requests, rates)
             loaded = models.result()
         for request, rate, utterances in planned:
             try:
