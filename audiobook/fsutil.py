@@ -1,5 +1,8 @@
 """Atomic file writes: write to a temp file in the same directory, fsync, rename.
-A crash leaves either the old file or the new one, never half of one."""
+A crash leaves either the old file or the new one, never half of one.
+
+Files get the mode any tool's files get (0666 less the umask: 0644 by default), not mkstemp's
+0600: the public tree is served by a web server running as another user."""
 
 from __future__ import annotations
 
@@ -7,9 +10,31 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 from .errors import PublishError
+
+
+@cache
+def umask() -> int:
+    """The process's umask, read without changing it where the OS allows (Linux), else by the
+    set-and-restore idiom (once, at the first write)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a newly created regular file gets: 0666 less the umask."""
+    return 0o666 & ~umask()
 
 
 @contextlib.contextmanager
@@ -24,7 +49,10 @@ def atomic_path(path: Path, durable: bool = True) -> Iterator[Path]:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise PublishError(f"cannot write {path} ({exc.strerror}); choose a writable output folder") from exc
-    os.close(fd)
+    try:
+        os.fchmod(fd, file_mode())
+    finally:
+        os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
