@@ -1,7 +1,7 @@
 """`audiobook cache info` and `audiobook cache prune`.
 
-Prune keeps everything a render manifest (render.json) under the given output folders refers
-to: each chapter's segment keys. Chapter PCMs are what older versions kept to re-encode the
+Prune keeps everything a render manifest (state/<guid>/render.json) in the given output folders
+refers to: each chapter's segment keys. Chapter PCMs are what older versions kept to re-encode the
 episode; nothing reads them any more, so prune removes them all. It refuses to run when a
 manifest there can't be read (it can't tell what that one needs) or a render there is running
 (the article lock is held), and it keeps unreferenced entries younger than a grace period, since
@@ -10,23 +10,19 @@ a render into some other output folder may be writing them right now.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
-import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import SUFFIX, SegmentCache
-from .errors import AudiobookError, LockedError
-from .lock import LOCK_FILE
+from .errors import AudiobookError
+from .lock import no_render_running
 from .memo import MEMO_DIR, memo_root
 from .paths import cache_dir
+from .workspace import MANIFEST_FORMAT, open_workspace
 
-RENDER_JSON = "render.json"  # pipeline.RENDER_JSON (not imported: it pulls in the whole pipeline)
-RENDER_FORMAT = 1
 PCM_DIR = "chapters"  # legacy: mastered chapter PCM, written by versions before the MP3 join
 PCM_SUFFIX = ".pcm"
 TEMP_SUFFIX = ".tmp"  # fsutil.atomic_path leftovers of a killed process
@@ -130,7 +126,7 @@ def find_references(output_roots: Sequence[Path]) -> References:
     for root in output_roots:
         if not root.is_dir():
             raise AudiobookError(f"output folder {root} does not exist; pass the one you render into with --output")
-        for path in sorted(root.rglob(RENDER_JSON)):
+        for path in open_workspace(root).manifest_paths():
             _read_manifest(path, refs)
     return refs
 
@@ -138,14 +134,14 @@ def find_references(output_roots: Sequence[Path]) -> References:
 def _read_manifest(path: Path, refs: References) -> None:
     def bad(why: str) -> AudiobookError:
         return AudiobookError(f"{path}: {why}; can't tell which cached audio it needs, so nothing was pruned "
-                              "(render that article again or delete its folder, then prune)")
+                              "(render that article again or delete its state folder, then prune)")
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise bad(f"unreadable ({exc})") from exc
-    if not isinstance(data, dict) or data.get("format") != RENDER_FORMAT:
-        raise bad(f"not a render manifest of format {RENDER_FORMAT}")
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        raise bad(f"not a render manifest of format {MANIFEST_FORMAT}")
     chapters = data.get("chapters")
     if not isinstance(chapters, list):
         raise bad("no chapter list")
@@ -157,30 +153,14 @@ def _read_manifest(path: Path, refs: References) -> None:
     refs.manifests.append(path)
 
 
-@contextlib.contextmanager
-def no_render_running(output_roots: Sequence[Path]) -> Iterator[None]:
-    """Hold a shared lock on every article folder's render lock while pruning: a render that is
-    running makes prune refuse, and one that starts meanwhile waits its turn (it says so)."""
-    with contextlib.ExitStack() as stack:
-        for root in output_roots:
-            for lock in sorted(root.rglob(LOCK_FILE)) if root.is_dir() else []:
-                fd = os.open(lock, os.O_RDONLY)
-                stack.callback(os.close, fd)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                except BlockingIOError as exc:
-                    raise LockedError(f"a render of {lock.parent.name} is running; prune when it has finished") \
-                        from exc
-        yield
-
-
 def prune_cache(output_roots: Sequence[Path], grace_s: float = DEFAULT_GRACE_S, dry_run: bool = False,
                 now: float | None = None) -> PruneResult:
     """Remove cached segments that no manifest under `output_roots` references, legacy chapter
     PCMs, leftover temp files and remembered results (memo.py: recomputed when needed), except
     those modified within the last `grace_s` seconds."""
     now = time.time() if now is None else now
-    with no_render_running(output_roots):
+    locks = [lock for root in output_roots if root.is_dir() for lock in open_workspace(root).lock_paths()]
+    with no_render_running(locks, "prune"):
         refs = find_references(output_roots)
         result = PruneResult(manifests=len(refs.manifests), dry_run=dry_run)
         for kind, entries, keep in (("segment", segment_entries(), refs.segment_keys),

@@ -34,6 +34,7 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="audioboo
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs and tracebacks.")]
 EngineOpt = Annotated[str | None, typer.Option(help="Speech engine: auto | local | edge.")]
 VoiceOpt = Annotated[str | None, typer.Option(help="Voice profile name under voices/ (default: default).")]
+SiteUrlOpt = Annotated[str | None, typer.Option(help="Public URL of the site (default: [show] base_url).")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Output folder (default: ./output).")]
 
 _state = {"verbose": False}
@@ -86,15 +87,61 @@ def render(
 
 
 @app.command()
-def feed(config: ConfigOpt = None, output: OutputOpt = None,
-         base_url: Annotated[str | None, typer.Option(help="Public URL of the output folder.")] = None,
+def feed(config: ConfigOpt = None, output: OutputOpt = None, base_url: SiteUrlOpt = None,
          verbose: VerboseOpt = False) -> None:
-    """(Re)write the podcast feed from what is in the output folder; synthesizes nothing."""
-    from .publish.feed import build_feed
+    """(Re)write the feed and the show's pages from what is in the output folder; synthesizes nothing."""
+    from .publish.site import build_site
+    from .workspace import open_workspace
 
     cfg = _setup(verbose, config)
-    path = build_feed(output or Path(cfg.render.output), cfg, base_url=base_url)
-    console.print(f"feed written: {path}", highlight=False)
+    if base_url:
+        cfg.show.base_url = base_url
+    path = build_site(open_workspace(output or Path(cfg.render.output)), cfg)
+    console.print(f"feed written: {path}", highlight=False, markup=False)
+
+
+@app.command()
+def publish(
+    dest: Annotated[Path, typer.Argument(help="Folder to publish into, e.g. the web server's /var/www/podcast.")],
+    output: OutputOpt = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Copy the show's site (audio, captions, pages, feed) into DEST: audio first, the feed last, then
+    delete what an earlier publish put there and the show no longer has."""
+    from .publish.deploy import publish_site
+    from .report import print_publish, publish_progress
+    from .workspace import open_workspace
+
+    cfg = _setup(verbose, config)
+    with publish_progress(err_console) as progress:
+        report = publish_site(open_workspace(output or Path(cfg.render.output)), cfg, dest, progress)
+    print_publish(console, report)
+
+
+@app.command()
+def retire(
+    episode: Annotated[str, typer.Argument(help="The episode: its article file, folder name, title, id or guid.")],
+    output: OutputOpt = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Take an episode out of the show (feed, pages, its files); rendering its article again brings it back."""
+    from .episodes import retire_episode
+    from .errors import PublishError
+    from .publish.site import build_site
+    from .workspace import open_workspace
+
+    cfg = _setup(verbose, config)
+    ws = open_workspace(output or Path(cfg.render.output))
+    identity = retire_episode(ws, episode)
+    try:
+        build_site(ws, cfg)
+        left = "the feed and pages no longer list it"
+    except PublishError:  # that was the last episode
+        left = "the show has no episodes left"
+    console.print(f"retired {identity.title or identity.slug}: {left}; `audiobook publish` takes it off your "
+                  "host", highlight=False, markup=False)
 
 
 @app.command()
@@ -106,12 +153,13 @@ def serve(
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Serve the output folder over HTTP (with range requests) and print the feed URL."""
+    """Serve the show's site over HTTP (pages, range requests, a feed made for this address) without
+    writing anything, and print its URLs."""
     from .serve import serve as serve_folder
 
     cfg = _setup(verbose, config)
     serve_folder(output or Path(cfg.render.output), host, port, base_url, config=cfg,
-                 announce=lambda text: console.print(text, highlight=False))
+                 announce=lambda text: console.print(text, highlight=False, markup=False, soft_wrap=True))
 
 
 @app.command()
@@ -119,7 +167,8 @@ def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")
     """Write a commented audiobook.toml describing the show (refuses to overwrite)."""
     from .init_config import write_config_template
 
-    console.print(f"wrote {write_config_template(path)}; edit [show] before publishing", highlight=False)
+    console.print(f"wrote {write_config_template(path)}; edit [show] before publishing", highlight=False,
+                  markup=False)
 
 
 @app.command()

@@ -70,7 +70,10 @@ class ShowConfig:
 
 @dataclass
 class FeedConfig:
-    file: str = "feed.xml"
+    # .rss: stock web servers (nginx, Apache, GitHub Pages) send it as application/rss+xml, whose
+    # encoding comes from the XML declaration; nginx sends .xml as text/xml without a charset,
+    # which feed readers must then take as US-ASCII.
+    file: str = "feed.rss"
     items: str = "episodes"  # "episodes" (one item per article) or "chapters"
     type: str = "episodic"  # itunes:type: episodic | serial
 
@@ -161,6 +164,11 @@ def _validate(cfg: Config, path: Path) -> None:
             re.compile(pattern)
         except (re.error, TypeError) as exc:
             raise ConfigError(f"{path} [boilerplate] patterns: bad regex {pattern!r}: {exc}") from exc
+    feed_file = cfg.feed.file
+    if (not feed_file or feed_file != Path(feed_file).name or feed_file.startswith(".") or "\\" in feed_file
+            or feed_file == "index.html" or not feed_file.endswith((".rss", ".xml"))):
+        raise ConfigError(f"{path} [feed] file = {feed_file!r} must be a plain file name ending in .rss (or .xml), "
+                          "like feed.rss; the feed is written at the top of the site")
     if not 1 <= cfg.edge.concurrency <= 64:
         raise ConfigError(f"{path} [edge] concurrency must be between 1 and 64")
     if cfg.render.bitrate_kbps not in (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192):

@@ -56,6 +56,7 @@ class Document:
     garbled: list[GarbledSpan] = field(default_factory=list)
     encoding: str = "utf-8"
     description: str = ""
+    episode_id: str = ""  # front matter `id`: the episode's identity across titles, moves and machines
 
 
 @dataclass
@@ -90,6 +91,7 @@ class Script:
     chapters: list[Chapter]
     dropped: list[DroppedLine] = field(default_factory=list)
     garbled: list[GarbledSpan] = field(default_factory=list)
+    episode_id: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -6,7 +6,6 @@ import contextlib
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -17,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 from .cache import SegmentCache
 from .changes import ChangeSummary, summarize_changes
 from .config import Config, VoiceProfile
+from .episodes import claim_episode, source_of
 from .fsutil import atomic_write_bytes, atomic_write_text
-from .lock import article_lock
 from .models import Document, Script
 from .plan import make_script
-from .publish import EpisodeTags, slugify
+from .publish import EpisodeTags
 from .publish.generated import generated_cover
+from .publish.wording import synthetic_voice_note
 from .synthesize import ChapterGate, Progress, SynthStats, script_keys, synthesize_script
 from .text.ingest import ingest
 from .text.normalize import Normalizer, load_lexicon
@@ -35,19 +35,20 @@ from .tts.select import (
     quote_voice_for,
     voice_for,
 )
+from .workspace import MANIFEST_FORMAT, Workspace, open_workspace
 
 if TYPE_CHECKING:  # the audio stack loads only when audio is made: a dry run stays quick
     from .produce import ProduceResult
 
 log = logging.getLogger(__name__)
 
-RENDER_FORMAT = 1
-RENDER_JSON = "render.json"
 
 
 @dataclass
 class RenderResult:
-    folder: Path
+    folder: Path  # the episode's public folder (site/<slug>)
+    manifest: Path  # its render.json, in the private state
+    guid: str
     script: Script
     engine: EngineChoice
     synth: SynthStats
@@ -94,11 +95,10 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
     cover_file = "cover.png" if cover_mime == "image/png" else "cover.jpg"
     lap("plan")
 
-    root = output_root or Path(config.render.output)
-    slug = slugify(document.title, fallback=slugify(path.stem))
-    folder = root / slug
-    with article_lock(folder):
-        previous = read_previous(folder)
+    ws = open_workspace(output_root or Path(config.render.output))
+    with claim_episode(ws, source_of(path), document.episode_id, document.title, path.stem) as episode:
+        slug, folder, manifest = episode.slug, ws.folder(episode.slug), ws.manifest_path(episode.guid)
+        previous = read_previous(manifest)
         voice, quote_voice = voice_for(choice.name, profile), quote_voice_for(choice.name, profile)
         keys = script_keys(script, choice.name, engine_version(choice.name), voice, quote_voice)
         cache = SegmentCache()
@@ -107,8 +107,7 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
             atomic_write_bytes(folder / cover_file, cover)
         tags = EpisodeTags(album=script.title, artist=script.author or config.show.author, date=script.date,
                            language=script.language, cover=cover, cover_mime=cover_mime,
-                           # not the engine's reason: it can vary per run, and tags are part of the fingerprint
-                           comment=f"narrated by the {choice.name} engine, voice {voices}")
+                           comment=synthetic_voice_note(script.language))
         settings = AudioSettings(config.render.loudness_lufs, config.render.true_peak_dbtp, config.render.bitrate_kbps)
         synth, produced = _side_by_side(
             lambda gate: synthesize_script(script, keys, lambda: open_engine(choice.name, config), voice, cache,
@@ -118,11 +117,11 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
 
         changes = summarize_changes(previous, script, keys, synth.synthesized, synth.cached, produced.chapters,
                                     produced.episode.rebuilt, sum(timings.values()))
-        write_render_json(folder, previous, document, script, slug, choice, voices, synth, produced, timings,
-                          changes, cover_file)
-    feed = _update_feed(root, config)
+        write_render_json(manifest, episode.guid, previous, document, script, slug, choice, voices, synth,
+                          produced, timings, changes, cover_file)
+    feed = _update_feed(ws, config)
     lap("feed")
-    return RenderResult(folder, script, choice, synth, produced, feed, timings, changes)
+    return RenderResult(folder, manifest, episode.guid, script, choice, synth, produced, feed, timings, changes)
 
 
 def _side_by_side(synthesize: Callable[[ChapterGate], SynthStats],
@@ -153,8 +152,7 @@ def _side_by_side(synthesize: Callable[[ChapterGate], SynthStats],
     return synth, produced
 
 
-def read_previous(folder: Path) -> dict[str, Any] | None:
-    path = folder / RENDER_JSON
+def read_previous(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -162,7 +160,7 @@ def read_previous(folder: Path) -> dict[str, Any] | None:
     except (OSError, ValueError) as exc:
         log.warning("ignoring unreadable %s (%s); rebuilding everything", path, exc)
         return None
-    return data if isinstance(data, dict) and data.get("format") == RENDER_FORMAT else None
+    return data if isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT else None
 
 
 def resolve_cover(document: Document, config: Config, article: Path) -> tuple[bytes, str]:
@@ -191,17 +189,16 @@ def describe(document: Document, script: Script, limit: int = 200) -> str:
     return text
 
 
-def write_render_json(folder: Path, previous: dict[str, Any] | None, document: Document, script: Script,
-                      slug: str, choice: EngineChoice, voice: str, synth: SynthStats, produced: ProduceResult,
-                      timings: dict[str, float], changes: ChangeSummary | None = None,
+def write_render_json(path: Path, guid: str, previous: dict[str, Any] | None, document: Document,
+                      script: Script, slug: str, choice: EngineChoice, voice: str, synth: SynthStats,
+                      produced: ProduceResult, timings: dict[str, float], changes: ChangeSummary | None = None,
                       cover_file: str = "cover.jpg") -> None:
     now = datetime.now(UTC).isoformat(timespec="seconds")
     previous = previous or {}
     data = {
-        "format": RENDER_FORMAT,
+        "format": MANIFEST_FORMAT,
         "slug": slug,
-        # The episode's identity survives re-renders: podcast apps key on it.
-        "guid": previous.get("guid") or str(uuid.uuid5(uuid.NAMESPACE_URL, f"audiobook:{slug}")),
+        "guid": guid,  # the episode's identity (episodes.py): podcast apps key on it
         "title": script.title,
         "author": script.author,
         "date": script.date,
@@ -220,17 +217,17 @@ def write_render_json(folder: Path, previous: dict[str, Any] | None, document: D
         "timings_s": timings,
         "changes": changes.to_json() if changes else None,
     }
-    atomic_write_text(folder / RENDER_JSON, json.dumps(data, ensure_ascii=False, indent=1))
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1))
 
 
-def _update_feed(root: Path, config: Config) -> Path | None:
+def _update_feed(ws: Workspace, config: Config) -> Path | None:
     from .errors import AudiobookError
-    from .publish.feed import build_feed
+    from .publish.site import build_site
 
     try:
-        return build_feed(root, config)
+        return build_site(ws, config)
     except AudiobookError as exc:
-        log.warning("feed not updated: %s", exc)
+        log.warning("feed and pages not updated: %s", exc)
         return None
 
 

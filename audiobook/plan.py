@@ -70,6 +70,7 @@ def make_script(doc: Document, pauses: PauseConfig, spoken: SpokenFn, engine: st
     return Script(
         title=doc.title, author=doc.author, date=doc.date, language=doc.language, cover=doc.cover,
         source=doc.source, engine=engine, chapters=chapters, dropped=dropped, garbled=doc.garbled,
+        episode_id=doc.episode_id,
     )
 
 

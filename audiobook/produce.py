@@ -68,6 +68,8 @@ class ChapterOut:
     mastering: str = ""  # AudioSettings.digest() of that mastering
     blocks: list[dict[str, Any]] = field(default_factory=list)  # chapterbuild.BlockRecord per block
     blocks_encoded: int = 0  # by this render (the others' frames were copied from the previous file)
+    kinds: list[str] = field(default_factory=list)  # each sentence's kind (title, heading, …): for transcripts
+    paragraphs: list[int] = field(default_factory=list)  # each sentence's paragraph in the chapter
 
 
 @dataclass
@@ -221,6 +223,9 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
                                                                 on_stage, measurer, wait_for), ordered), strict=True))
             built = [done[job.chapter.index] for job in jobs]
         outs = [out for out, _ in built]
+        for out, job in zip(outs, jobs, strict=True):  # the page's transcript layout, from this script
+            out.kinds = [s.kind for s in job.chapter.sentences]
+            out.paragraphs = [s.paragraph for s in job.chapter.sentences]
         episode = _episode(script, outs, folder, slug, tags, previous, on_stage)
         for out, measured in built:
             if measured is not None:
@@ -272,6 +277,15 @@ def _episode_loudness(chapters: list[ChapterOut]) -> tuple[float, float]:
     return round(10 * math.log10(power), 2), max(c.true_peak_dbtp for c in chapters)
 
 
+def _chapter_lyrics(chapter: ChapterOut) -> str:
+    """A chapter's text in the episode's lyrics: its sentences, under its title unless the first
+    sentence already is the title (a heading is read aloud, so it is one of the sentences)."""
+    lines = [str(cue[2]) for cue in chapter.cues]
+    if not lines or lines[0].strip() != chapter.title.strip():
+        lines.insert(0, chapter.title)
+    return "\n".join(lines)
+
+
 def _produce_episode(script: Script, chapters: list[ChapterOut], folder: Path, slug: str, tags: EpisodeTags,
                      fingerprint: str, on_stage: ChapterProgress | None) -> EpisodeOut:
     if on_stage:
@@ -282,7 +296,7 @@ def _produce_episode(script: Script, chapters: list[ChapterOut], folder: Path, s
         starts, total = join_mp3([folder / c.file for c in chapters], tmp)
         _place_chapters(chapters, starts, total)
         marks = [ChapterMark(c.title, c.start_ms, c.end_ms) for c in chapters]
-        lyrics = "\n\n".join(f"{c.title}\n" + "\n".join(str(cue[2]) for cue in c.cues) for c in chapters)
+        lyrics = "\n\n".join(_chapter_lyrics(c) for c in chapters)
         write_episode_tags(tmp, tags, script.title, marks, lyrics)
     captions = [[a + c.start_ms, b + c.start_ms, text] for c in chapters for a, b, text in c.captions]
     vtt, srt = _write_captions(folder, slug, captions)

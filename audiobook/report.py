@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
 from rich.table import Table
@@ -118,3 +120,28 @@ def print_voices(console: Console, voices: list[dict]) -> None:
         table.add_row(v.get("ShortName", ""), v.get("Gender", ""), v.get("Locale", ""),
                       ", ".join(tags.get("VoicePersonalities") or []))
     console.print(table)
+
+
+@contextlib.contextmanager
+def publish_progress(console: Console) -> Iterator[Callable[[int, int, str], None]]:
+    """A bar while `publish` copies files (on a terminal; a line per file otherwise)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    if not console.is_terminal:
+        yield lambda done, total, name: console.print(f"copied {done}/{total} {name}", markup=False,
+                                                       highlight=False, soft_wrap=True)
+        return
+    with Progress(TextColumn("publishing"), BarColumn(), MofNCompleteColumn(), console=console,
+                  transient=True) as bar:
+        task = bar.add_task("publishing", total=None)
+        yield lambda done, total, _name: bar.update(task, completed=done, total=total)
+
+
+def print_publish(console: Console, report) -> None:  # report: publish.deploy.PublishReport
+    console.print(f"published to {report.dest}: {len(report.copied)} files copied, {report.unchanged} unchanged, "
+                  f"{len(report.deleted)} deleted", markup=False, highlight=False, soft_wrap=True)
+    if report.others:
+        console.print(f"left alone: {report.others} files in {report.dest} that audiobook did not publish",
+                      markup=False, highlight=False, soft_wrap=True)
+    console.print(f"show page: {report.page_url}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"subscribe: {report.feed_url}", markup=False, highlight=False, soft_wrap=True)

@@ -1,17 +1,23 @@
-"""`audiobook serve`: the output folder over HTTP, so a podcast app (on this machine or a phone on
-the LAN) can subscribe to the feed before anything is uploaded anywhere.
+"""`audiobook serve`: the show's site over HTTP, so a browser or a podcast app (on this machine or a
+phone on the LAN) can open it before anything is uploaded anywhere.
+
+It serves the site as it is on disk, except for the generated files (the feed, the show and
+episode pages, the show cover), which it answers from memory, made for the address it is served
+on (publish/site.py): nothing on disk is written, so what `audiobook publish` copies later still
+points at `[show] base_url`. They are made again when an episode is rendered, renamed or retired.
 
 What podcast apps need from a host (podcast-standards §1.4): GET and HEAD, byte ranges (Apple's
 player opens with `Range: bytes=0-1` and rejects a 200), the right Content-Type. aiohttp's
 FileResponse does the ranges, conditional requests and sendfile; this module decides which file a
-request may see: only regular files inside the root, reached by a path without `..`, hidden
-parts or symlinks that lead out, and never a directory listing.
+request may see: only regular files inside the site, reached by a path without `..`, hidden
+parts or symlinks that lead out, and never a directory listing (a folder's index.html instead).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import logging
 import socket
 import sys
@@ -23,80 +29,105 @@ from aiohttp import web
 
 from .config import Config, load_config
 from .errors import AudiobookError, PublishError
-from .publish.feed import build_feed
+from .publish.pages import PAGE_FILE
+from .publish.site import site_files
+from .workspace import IDENTITY_FILE, MANIFEST_FILE, Workspace, open_workspace
 
 log = logging.getLogger(__name__)
 
 CONTENT_TYPES = {
     ".mp3": "audio/mpeg",
-    ".xml": "application/xml",
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
     ".json": "application/json",
     ".vtt": "text/vtt; charset=utf-8",
     ".srt": "application/x-subrip; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".png": "image/png",
 }
 FEED_TYPE = "application/rss+xml; charset=utf-8"
 CHAPTERS_TYPE = "application/json+chapters"  # podcast namespace: how chapters JSON should be served
-HIDDEN = frozenset({"render.json"})  # the renderer's bookkeeping (it names local source paths)
+MAX_NAME_BYTES = 255  # no file system has longer names: a longer segment names nothing
 
 
 class Forbidden(Exception):
     """The request path tries to leave the root."""
 
 
-def resolve_request(root: Path, raw_path: str) -> Path | None:
-    """The file a raw request path names inside `root` (already resolved), None if there is none.
+class NoSuchName(Exception):
+    """The request path can't name a file of the site (hidden, not UTF-8, too long)."""
+
+
+def request_parts(raw_path: str) -> list[str]:
+    """The decoded path segments of a raw request path: [""] for the root, a trailing "" for a folder.
 
     Works on the raw, still percent-encoded path so that `%2e%2e` or `%2f` can't slip past a
-    normalisation step; raises Forbidden for anything that tries to climb out."""
+    normalisation step; raises Forbidden for anything that tries to climb out, NoSuchName for a
+    segment that can't be a name in the site (temp files of atomic writes and other hidden files)."""
     path = raw_path.split("?", 1)[0].split("#", 1)[0]
     if not path.startswith("/"):
         raise Forbidden(raw_path)
     raw_parts = path[1:].split("/")
-    if raw_parts[-1] == "":
-        return None  # "/" or a directory: no listings
     parts = []
-    for raw in raw_parts:
+    for n, raw in enumerate(raw_parts):
+        if raw == "" and n == len(raw_parts) - 1:
+            parts.append("")  # "/" or "/folder/"
+            break
         try:
             part = unquote(raw, errors="strict")
         except UnicodeDecodeError:
-            return None
+            raise NoSuchName(raw_path) from None
         if part in ("", ".", "..") or any(c in part for c in "/\\\0") or ":" in part[:2]:
             raise Forbidden(raw_path)  # also `//etc/passwd` (an empty segment) and `C:`-style drives
-        if part.startswith("."):
-            return None  # temp files of atomic writes and other hidden files
+        if part.startswith(".") or len(part.encode("utf-8")) > MAX_NAME_BYTES:
+            raise NoSuchName(raw_path)
         parts.append(part)
-    if not parts or parts[-1] in HIDDEN:
+    return parts
+
+
+def resolve_request(root: Path, raw_path: str) -> Path | None:
+    """The file a raw request path names inside `root` (already resolved), None if there is none
+    (a folder included: no listings)."""
+    try:
+        parts = request_parts(raw_path)
+    except NoSuchName:
         return None
+    return None if parts[-1] == "" else file_in(root, parts)
+
+
+def file_in(root: Path, parts: list[str]) -> Path | None:
+    """The regular file `parts` (checked by request_parts) names inside `root`, None if none."""
     target = root.joinpath(*parts).resolve()
     if not target.is_relative_to(root):
-        raise Forbidden(raw_path)  # a symlink inside the root that points outside it
+        raise Forbidden("/".join(parts))  # a symlink inside the root that points outside it
     return target if target.is_file() else None
 
 
-class FeedServer:
-    """Serves one output folder; keeps its feed pointing at the address it is served on."""
+class SiteServer:
+    """Serves one workspace's site, its generated files made for the address it is served on."""
 
-    def __init__(self, root: Path, config: Config, base_url: str) -> None:
-        self.root = root.resolve()
+    def __init__(self, ws: Workspace, config: Config, base_url: str) -> None:
+        self.ws = ws
+        self.root = ws.site.resolve()
         self.config = config
         self.base_url = base_url
-        self.feed_path = self.root / config.feed.file
+        self.generated: dict[str, bytes] = {}
         self._fingerprint: tuple[object, ...] | None = None
         self._lock = asyncio.Lock()
 
-    def rebuild_feed(self) -> Path:
-        path = build_feed(self.root, self.config, base_url=self.base_url)
-        self._fingerprint = self._current_fingerprint()
-        return path
+    def refresh(self) -> None:
+        """Make the generated files again (PublishError if the show has no episode)."""
+        fingerprint = self._current_fingerprint()
+        self.generated = site_files(self.ws, self.config, base_url=self.base_url)
+        self._fingerprint = fingerprint
 
     def _current_fingerprint(self) -> tuple[object, ...]:
-        """Changes when an article is (re)rendered or someone else rewrites the feed file, e.g. a
-        render that wrote it for the configured base_url rather than the served one."""
+        """Changes when an episode is rendered, renamed or retired."""
         stats = []
-        for path in sorted([*self.root.glob("*/render.json"), self.feed_path]):
+        paths = [*self.ws.state.glob(f"*/{MANIFEST_FILE}"), *self.ws.state.glob(f"*/{IDENTITY_FILE}")]
+        for path in sorted(paths):
             try:
                 st = path.stat()
             except OSError:
@@ -104,34 +135,51 @@ class FeedServer:
             stats.append((str(path), st.st_mtime_ns, st.st_size))
         return tuple(stats)
 
-    async def _fresh_feed(self) -> None:
+    async def _fresh(self) -> None:
         async with self._lock:
             loop = asyncio.get_running_loop()
             if await loop.run_in_executor(None, self._current_fingerprint) == self._fingerprint:
                 return
             try:
-                await loop.run_in_executor(None, self.rebuild_feed)
+                await loop.run_in_executor(None, self.refresh)
             except AudiobookError as exc:
-                log.warning("could not rebuild the feed (%s); serving the last one", exc)
+                log.warning("could not make the feed and pages again (%s); serving the last ones", exc)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        headers = {"Access-Control-Allow-Origin": "*"}  # browser players fetch transcripts/chapters
         try:
-            target = resolve_request(self.root, request.raw_path)
+            parts = request_parts(request.raw_path)
         except Forbidden:
             log.info("refused %s %r", request.method, request.raw_path)
             raise web.HTTPForbidden(text="forbidden\n") from None
-        headers = {"Access-Control-Allow-Origin": "*"}  # browser players fetch transcripts/chapters
-        if target == self.feed_path or (target is None and request.path == f"/{self.config.feed.file}"):
-            await self._fresh_feed()
-            target = self.feed_path if self.feed_path.is_file() else None
-            headers |= {"Content-Type": FEED_TYPE, "Cache-Control": "no-cache"}
+        except NoSuchName:
+            raise web.HTTPNotFound(text="not found\n") from None
+        if parts[-1] == "":
+            parts[-1] = PAGE_FILE  # a folder: its page
+        name = "/".join(parts)
+        await self._fresh()
+        if name in self.generated:
+            return self._generated(request, name, headers)
+        if f"{name}/{PAGE_FILE}" in self.generated:  # an episode's folder without its slash
+            raise web.HTTPMovedPermanently(request.raw_path.split("?", 1)[0] + "/")
+        try:
+            target = file_in(self.root, parts)
+        except Forbidden:
+            log.info("refused %s %r", request.method, request.raw_path)
+            raise web.HTTPForbidden(text="forbidden\n") from None
         if target is None:
-            if request.path == "/":
-                return web.Response(text=f"subscribe to {self.base_url}{self.config.feed.file}\n",
-                                    headers=headers)
             raise web.HTTPNotFound(text="not found\n")
-        headers.setdefault("Content-Type", _content_type(target))
+        headers["Content-Type"] = _content_type(target)
         return web.FileResponse(target, headers=headers)
+
+    def _generated(self, request: web.Request, name: str, headers: dict[str, str]) -> web.Response:
+        body = self.generated[name]
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        content_type = FEED_TYPE if name == self.config.feed.file else _content_type(Path(name))
+        headers |= {"Content-Type": content_type, "Cache-Control": "no-cache", "ETag": etag}
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=body, headers=headers)
 
 
 def _content_type(path: Path) -> str:
@@ -140,7 +188,7 @@ def _content_type(path: Path) -> str:
     return CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
 
 
-def make_app(server: FeedServer) -> web.Application:
+def make_app(server: SiteServer) -> web.Application:
     app = web.Application()
     # One catch-all route for GET (aiohttp answers HEAD for GET routes): routing never normalises paths.
     app.router.add_get("/{tail:.*}", server.handle)
@@ -165,15 +213,15 @@ def _lan_address() -> str:
             return "127.0.0.1"
 
 
-def serve(root: Path, host: str = "127.0.0.1", port: int = 8000, base_url: str | None = None,
+def serve(output: Path, host: str = "127.0.0.1", port: int = 8000, base_url: str | None = None,
           config: Config | None = None, announce: Callable[[str], None] = print) -> None:
-    """Serve `root` until interrupted. Port 0 picks a free port. The feed is rebuilt first with
-    `base_url` (default: the served address) and again whenever an article is re-rendered;
-    `announce` is told the feed URL to subscribe to once the socket is listening."""
+    """Serve the site of the output folder `output` until interrupted. Port 0 picks a free port.
+    The feed and pages are made for `base_url` (default: the served address), and again whenever
+    an episode is rendered; `announce` is told the page and feed URLs once the socket listens."""
     config = config or load_config()
-    root = root.resolve()
-    if not root.is_dir():
-        raise PublishError(f"output folder {root} does not exist; render an article first")
+    ws = open_workspace(output)
+    if not ws.site.is_dir():
+        raise PublishError(f"no site in {output}; render an article into it first")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -187,19 +235,20 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8000, base_url: str |
     base = base_url or served_base_url(host, sock.getsockname()[1])
     if not base.endswith("/"):
         base += "/"
-    server = FeedServer(root, config, base)
+    server = SiteServer(ws, config, base)
     try:
-        feed = server.rebuild_feed()
+        server.refresh()
     except BaseException:
         sock.close()
         raise
-    announce(f"serving {root} on {host}:{sock.getsockname()[1]}; subscribe to {base}{feed.name}")
+    announce(f"serving {ws.site} on {host}:{sock.getsockname()[1]}; the show's page: {base} ; "
+             f"subscribe to {base}{config.feed.file}")
     web.run_app(make_app(server), sock=sock, print=None, access_log=None, handle_signals=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m audiobook.serve", description=serve.__doc__)
-    parser.add_argument("root", type=Path, nargs="?", default=Path("output"))
+    parser.add_argument("output", type=Path, nargs="?", default=Path("output"))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--base-url", default=None)
@@ -207,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s", stream=sys.stderr)
     try:
-        serve(args.root, args.host, args.port, args.base_url, load_config(args.config),
+        serve(args.output, args.host, args.port, args.base_url, load_config(args.config),
               announce=lambda line: print(line, flush=True))
     except AudiobookError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -187,7 +187,7 @@ def run_render(article: Path, workdir: Path) -> RenderRun:
             stderr.seek(0)
             tail = stderr.read().decode("utf-8", "replace")[-2000:]
             raise SystemExit(f"render failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
-    (report_path,) = out.glob("*/render.json")
+    (report_path,) = out.glob("state/*/render.json")
     report = json.loads(report_path.read_text(encoding="utf-8"))
     return RenderRun(round(wall, 2), sampler.peak_rss, round(sampler.cpu_s(), 1), usage.ru_maxrss * 1024, report)
 

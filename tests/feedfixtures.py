@@ -1,5 +1,6 @@
-"""Output folders as `audiobook render` leaves them (render.json format 1), built from real tiny
-MP3s, ID3 tags, chapters JSON, captions and cover art, for the feed and serve tests."""
+"""Output folders as `audiobook render` leaves them (site/<slug>/ and state/<guid>/render.json
+format 1), built from real tiny MP3s, ID3 tags, chapters JSON, captions and cover art, for the
+feed, pages, serve and publish tests."""
 
 from __future__ import annotations
 
@@ -47,9 +48,10 @@ def _media_entry(path: Path, duration_ms: int) -> dict:
 def make_article(root: Path, title: str, chapters: list[tuple[str, float]], *, author: str = "王小明",
                  date: str = "", first_rendered: str = "2026-11-29T21:40:00+00:00", freq: float = 440.0,
                  guid: str | None = None, description: str = "一篇关于茶与代码的短文。") -> Path:
-    """Write OUTPUT/<slug>/ for an article with `chapters` as (title, seconds); return the folder."""
+    """Write OUTPUT/site/<slug>/ and OUTPUT/state/<guid>/ for an article with `chapters` as
+    (title, seconds); return the public folder (its manifest: `manifest_of(folder)`)."""
     slug = slugify(title)
-    folder = root / slug
+    folder = root / "site" / slug
     folder.mkdir(parents=True, exist_ok=True)
     tags = EpisodeTags(album=title, artist=author, date=date, language="zh-CN")
     (folder / "cover.jpg").write_bytes(_cover_jpeg((200, 120, 40)))
@@ -67,7 +69,9 @@ def make_article(root: Path, title: str, chapters: list[tuple[str, float]], *, a
         marks.append(ChapterMark(chapter_title, start, start + duration))
         entries.append({"index": n, "title": chapter_title, **_media_entry(path, duration), "start_ms": start,
                         "end_ms": start + duration, "vtt": f"{stem}.vtt", "srt": f"{stem}.srt",
-                        "chapters_json": None})
+                        "chapters_json": None, "cues": [[0, duration // 2, f"{chapter_title}。"],
+                                                        [duration // 2, duration, "第二句 & <b>加粗</b>。"]],
+                        "kinds": ["heading", "sentence"], "paragraphs": [0, 1]})
         start += duration
 
     episode = folder / f"{slug}.mp3"
@@ -79,8 +83,9 @@ def make_article(root: Path, title: str, chapters: list[tuple[str, float]], *, a
     write_vtt(folder / f"{slug}.vtt", cues)
     write_srt(folder / f"{slug}.srt", cues)
 
+    guid = guid or str(uuid.uuid4())
     render = {
-        "format": 1, "slug": slug, "guid": guid or str(uuid.uuid4()), "title": title, "author": author,
+        "format": 1, "slug": slug, "guid": guid, "title": title, "author": author,
         "date": date, "language": "zh-CN", "description": description, "source": f"articles/{slug}.md",
         "first_rendered": first_rendered, "rendered_at": first_rendered, "engine": "local", "voice": "baker",
         "cover": "cover.jpg",
@@ -88,16 +93,31 @@ def make_article(root: Path, title: str, chapters: list[tuple[str, float]], *, a
                     "srt": f"{slug}.srt", "chapters_json": f"{slug}.chapters.json"},
         "chapters": entries, "segments": {"total": 0, "cached": 0, "synthesized": 0}, "timings_s": {},
     }
-    (folder / "render.json").write_text(json.dumps(render, ensure_ascii=False, indent=2), encoding="utf-8")
+    state = root / "state" / guid
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "render.json").write_text(json.dumps(render, ensure_ascii=False, indent=2), encoding="utf-8")
+    identity = {"guid": guid, "slug": slug, "source": f"/articles/{slug}.md", "id": "", "title": title,
+                "retired": False}
+    (state / "episode.json").write_text(json.dumps(identity, ensure_ascii=False), encoding="utf-8")
     return folder
+
+
+def manifest_of(folder: Path) -> Path:
+    """The render.json of the episode whose public folder is `folder` (site/<slug>)."""
+    root = folder.parent.parent
+    for path in (root / "state").glob("*/render.json"):
+        if json.loads(path.read_text(encoding="utf-8"))["slug"] == folder.name:
+            return path
+    raise FileNotFoundError(f"no manifest for {folder}")
 
 
 def rerender(folder: Path, seconds: float, freq: float,
              rendered_at: str = "2026-11-30T08:00:00+00:00") -> None:
     """Simulate a re-render that changed the audio: new episode MP3, new size/hash/duration, same guid."""
-    render = json.loads((folder / "render.json").read_text(encoding="utf-8"))
+    manifest = manifest_of(folder)
+    render = json.loads(manifest.read_text(encoding="utf-8"))
     episode = folder / render["episode"]["file"]
     episode.write_bytes(_mp3(seconds, freq))
     render["episode"].update(_media_entry(episode, round(seconds * 1000)))
     render["rendered_at"] = rendered_at
-    (folder / "render.json").write_text(json.dumps(render, ensure_ascii=False), encoding="utf-8")
+    manifest.write_text(json.dumps(render, ensure_ascii=False), encoding="utf-8")

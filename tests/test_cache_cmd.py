@@ -49,7 +49,9 @@ def put_pcm(fingerprint: str, age_s: float = 3600) -> Path:
     return path
 
 
-def write_manifest(folder: Path, chapters: list[tuple[list[str], str]]) -> Path:
+def write_manifest(root: Path, guid: str, chapters: list[tuple[list[str], str]]) -> Path:
+    """A render manifest in the output folder `root`'s private state."""
+    folder = root / "state" / guid
     folder.mkdir(parents=True, exist_ok=True)
     data = {"format": 1, "chapters": [{"keys": keys, "audio_fingerprint": fp} for keys, fp in chapters]}
     (folder / "render.json").write_text(json.dumps(data), encoding="utf-8")
@@ -64,8 +66,8 @@ def key(n: int) -> str:
 def populated(tmp_path: Path) -> Path:
     """Two articles' manifests under out/ and a cache with used, unused, recent and temp entries."""
     root = tmp_path / "out"
-    write_manifest(root / "a", [([key(1), key(2)], "fa1"), ([key(2)], "fa2")])
-    write_manifest(root / "nested" / "b", [([key(3)], "fb1")])
+    write_manifest(root, "a", [([key(1), key(2)], "fa1"), ([key(2)], "fa2")])
+    write_manifest(root, "b", [([key(3)], "fb1")])
     for n in (1, 2, 3, 4, 5):
         put_segment(key(n))
     put_segment(key(6), age_s=5)  # unreferenced but just written (a render elsewhere?)
@@ -102,8 +104,8 @@ def test_prune_removes_only_unreferenced(populated: Path) -> None:
                                      json.dumps({"format": 1, "chapters": [{"keys": "x"}]})],
                          ids=["unreadable", "unknown-format", "bad-chapter"])
 def test_prune_refuses_when_a_manifest_cannot_be_read(populated: Path, content: str) -> None:
-    (populated / "c").mkdir()
-    (populated / "c" / "render.json").write_text(content, encoding="utf-8")
+    (populated / "state" / "c").mkdir()
+    (populated / "state" / "c" / "render.json").write_text(content, encoding="utf-8")
     before = remaining()
     with pytest.raises(AudiobookError, match="nothing was pruned"):
         prune_cache([populated], grace_s=0)
@@ -112,7 +114,7 @@ def test_prune_refuses_when_a_manifest_cannot_be_read(populated: Path, content: 
 
 def test_prune_refuses_while_a_render_runs(populated: Path) -> None:
     before = remaining()
-    with article_lock(populated / "a"), pytest.raises(LockedError, match="a render of a is running"):
+    with article_lock(populated / "state" / "a", "a"), pytest.raises(LockedError, match="a render is running"):
         prune_cache([populated], grace_s=0)
     assert remaining() == before
     prune_cache([populated], grace_s=0)  # the lock is free again

@@ -25,7 +25,10 @@ from mutagen.id3 import ID3
 from audiobook.audio.ffmpeg import decode_pcm
 from audiobook.config import Config, FeedConfig, ShowConfig
 from audiobook.errors import ConfigError, PublishError
-from audiobook.publish.feed import APPLE_CATEGORIES, NS, build_feed, feed_xml, podcast_guid
+from audiobook.publish.feed import APPLE_CATEGORIES, NS, podcast_guid
+from audiobook.publish.feed import feed_xml as workspace_feed_xml
+from audiobook.publish.site import build_site
+from audiobook.workspace import Workspace
 
 BASE = "https://example.com/书架/"
 TRICKY_TITLE = "茶 & 代码 <第一回> ]]> \x01\x0b结束 #1 100%"
@@ -34,6 +37,23 @@ CONFIG = Config(show=ShowConfig(title="夜读", author="王小明", owner_name="
                                 owner_email="me@example.com", category="Arts", subcategory="Books",
                                 base_url=BASE, link="https://example.com/"))
 SERIAL = replace(CONFIG, feed=FeedConfig(items="chapters"))
+
+
+def build_feed(root: Path, config: Config) -> Path:
+    """The feed as a render writes it (with the pages, into OUTPUT/site)."""
+    return build_site(Workspace(root), config)
+
+
+def feed_xml(root: Path, config: Config, base_url: str | None = None) -> bytes:
+    return workspace_feed_xml(Workspace(root), config, base_url)
+
+
+def episode_folder(root: Path, part: str) -> Path:
+    return next(p for p in (root / "site").iterdir() if p.is_dir() and part in p.name)
+
+
+def manifests(root: Path) -> list[Path]:
+    return sorted(root.glob("state/*/render.json"))
 
 
 def _q(tag: str) -> str:
@@ -64,7 +84,7 @@ def parse(path: Path) -> etree._Element:
 def local_file(root: Path, url: str, base: str = BASE) -> Path:
     assert url.startswith(_ascii_url(base))
     rel = urlsplit(url).path[len(urlsplit(_ascii_url(base)).path):]
-    return root.joinpath(*(unquote(part) for part in rel.split("/")))
+    return (root / "site").joinpath(*(unquote(part) for part in rel.split("/")))
 
 
 def _ascii_url(url: str) -> str:
@@ -78,7 +98,7 @@ def _ascii_url(url: str) -> str:
 
 def test_feed_is_wellformed_utf8_rss2_with_exact_namespaces(output: Path) -> None:
     path = build_feed(output, CONFIG)
-    assert path == output / "feed.xml"
+    assert path == output / "site" / "feed.rss"
     raw = path.read_bytes()
     assert raw.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
     raw.decode("utf-8")
@@ -110,7 +130,7 @@ def test_channel_has_every_required_and_recommended_tag(output: Path) -> None:
     assert ch.findtext(_q("itunes:type")) == "episodic"
     self_link = ch.find(_q("atom:link"))
     assert self_link.get("rel") == "self" and self_link.get("type") == "application/rss+xml"
-    assert self_link.get("href") == _ascii_url(BASE) + "feed.xml"
+    assert self_link.get("href") == _ascii_url(BASE) + "feed.rss"
     assert ch.findtext("generator").startswith("audiobook")
     assert email.utils.parsedate_to_datetime(ch.findtext("lastBuildDate")).tzinfo is not None
     for el in ch.iter():  # Apple: no leading/trailing spaces, 255 characters for plain values
@@ -209,7 +229,7 @@ def test_show_notes_list_chapters_with_timestamps(output: Path) -> None:
         assert re.findall(r"<li>(\d\d:\d\d:\d\d) ", notes) == ["00:00:00", "00:00:02", "00:00:03"]
         allowed = {"p", "ol", "ul", "li", "a", "b", "i", "strong", "em"}  # Apple + PSP-1
         assert set(re.findall(r"</?([a-z]+)", notes)) <= allowed
-    raw = (output / "feed.xml").read_bytes()
+    raw = (output / "site" / "feed.rss").read_bytes()
     assert b"<description><![CDATA[<p>" in raw
 
 
@@ -273,7 +293,7 @@ def test_feedparser_reads_the_feed(output: Path) -> None:
 def test_podcastparser_reads_the_feed(output: Path) -> None:
     path = build_feed(output, CONFIG)
     with path.open("rb") as fh:
-        parsed = podcastparser.parse(_ascii_url(BASE) + "feed.xml", fh)
+        parsed = podcastparser.parse(_ascii_url(BASE) + "feed.rss", fh)
     assert parsed["title"] == "夜读"
     assert parsed["type"] == "episodic"
     assert len(parsed["episodes"]) == 2
@@ -333,7 +353,7 @@ def test_single_chapter_article_titles_have_no_article_prefix(tmp_path: Path) ->
 
 def test_rerender_keeps_guid_and_changes_url_length_and_duration(workdir: Path) -> None:
     before = {i.findtext("guid"): i for i in parse(build_feed(workdir, CONFIG)).findall("channel/item")}
-    folder = next(p.parent for p in workdir.glob("*/render.json") if "山中" in p.parent.name)
+    folder = episode_folder(workdir, "山中")
     rerender(folder, seconds=3.4, freq=500)
     after = {i.findtext("guid"): i for i in parse(build_feed(workdir, CONFIG)).findall("channel/item")}
     assert before.keys() == after.keys()
@@ -353,20 +373,20 @@ def test_rebuilding_an_unchanged_folder_gives_identical_bytes(output: Path) -> N
 
 def test_broken_render_json_is_skipped_with_a_warning(workdir: Path,
                                                        caplog: pytest.LogCaptureFixture) -> None:
-    broken = workdir / "broken"
+    broken = workdir / "state" / "broken"
     broken.mkdir()
     (broken / "render.json").write_text("{not json", encoding="utf-8")
-    missing = next(p.parent for p in workdir.glob("*/render.json") if "山中" in p.parent.name)
+    missing = episode_folder(workdir, "山中")
     (missing / f"{missing.name}.mp3").unlink()
     with caplog.at_level(logging.WARNING):
         items = parse(build_feed(workdir, CONFIG)).findall("channel/item")
     assert len(items) == 1
-    assert "skipping broken" in caplog.text and f"skipping {missing.name}" in caplog.text
+    assert "skipping episode broken" in caplog.text and f"{missing.name}.mp3 is missing" in caplog.text
 
 
 def test_stale_size_in_render_json_is_corrected_from_the_file(workdir: Path,
                                                                caplog: pytest.LogCaptureFixture) -> None:
-    for path in workdir.glob("*/render.json"):
+    for path in manifests(workdir):
         data = json.loads(path.read_text(encoding="utf-8"))
         data["episode"]["bytes"] = 1
         path.write_text(json.dumps(data), encoding="utf-8")
@@ -380,7 +400,7 @@ def test_stale_size_in_render_json_is_corrected_from_the_file(workdir: Path,
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", ".hidden.mp3"])
 def test_render_json_cannot_point_outside_its_folder(workdir: Path, name: str,
                                                      caplog: pytest.LogCaptureFixture) -> None:
-    for path in workdir.glob("*/render.json"):
+    for path in manifests(workdir):
         data = json.loads(path.read_text(encoding="utf-8"))
         data["episode"]["file"] = name
         path.write_text(json.dumps(data), encoding="utf-8")
@@ -422,8 +442,8 @@ def test_show_cover_file_is_published_next_to_the_feed(output: Path, tmp_path: P
     out = Path(shutil.copytree(output, tmp_path / "out"))
     ch = parse(build_feed(out, config)).find("channel")
     href = ch.find(_q("itunes:image")).get("href")
-    assert local_file(out, href) == out / "show-cover.png"
-    assert (out / "show-cover.png").read_bytes() == cover.read_bytes()
+    assert local_file(out, href) == out / "site" / "show-cover.png"
+    assert (out / "site" / "show-cover.png").read_bytes() == cover.read_bytes()
 
 
 def test_long_values_are_cut_to_apple_limits(tmp_path: Path) -> None:

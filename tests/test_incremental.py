@@ -15,6 +15,7 @@ import feedparser
 import numpy as np
 import pytest
 from edge_tts.drm import DRM
+from feedfixtures import manifest_of
 
 from audiobook.changes import ChangeSummary, diff_sentences, format_changes
 from audiobook.config import Config, RenderConfig, load_profile
@@ -63,11 +64,12 @@ def chapter_files(folder: Path) -> dict[str, tuple[str, int]]:
 
 
 def manifest(folder: Path) -> dict:
-    return json.loads((folder / "render.json").read_text(encoding="utf-8"))
+    """The render.json of the episode whose public folder is `folder`."""
+    return json.loads(manifest_of(folder).read_text(encoding="utf-8"))
 
 
 def feed_entry(root: Path) -> tuple[str, str, int]:
-    parsed = feedparser.parse((root / "feed.xml").read_bytes())
+    parsed = feedparser.parse((root / "site" / "feed.rss").read_bytes())
     assert not parsed.bozo, parsed.bozo_exception
     (entry,) = parsed.entries
     (enclosure,) = entry.enclosures

@@ -100,15 +100,15 @@ def test_killed_render_resumes_without_repeating_work(slow_fake: FakeEdgeService
 def test_second_render_of_same_article_is_refused(slow_fake: FakeEdgeService,
                                                   setup: tuple[Path, Path, Path]) -> None:
     article, out, config = setup
-    lock = out / slugify(TITLE) / LOCK_FILE
+    locks = lambda: list((out / "state").glob(f"*/{LOCK_FILE}"))  # noqa: E731
     first = start_render(article, out, config)
     try:
-        wait_for(lambda: lock.exists() and lock.read_text() == str(first.pid), first)
+        wait_for(lambda: len(locks()) == 1 and locks()[0].read_text() == str(first.pid), first)
         second = start_render(article, out, config)
         _, stderr = second.communicate(timeout=60)
         assert first.poll() is None, "the first render should still be running"
         assert second.returncode == 1
-        assert f"another render of {slugify(TITLE)} is running (pid {first.pid})" in stderr
+        assert f"another render of {TITLE} is running (pid {first.pid})" in stderr
         assert "Traceback" not in stderr
     finally:
         if first.poll() is None:
@@ -125,7 +125,7 @@ def test_ctrl_c_while_chapters_assemble_beside_synthesis(slow_fake: FakeEdgeServ
     config = tmp_path / "audiobook.toml"
     config.write_text("[edge]\nconcurrency = 2\n", encoding="utf-8")
     out = tmp_path / "out"
-    folder = out / slugify(TITLE)
+    folder = out / "site" / slugify(TITLE)
     a_chapter = lambda: any(folder.glob("0*.mp3"))  # noqa: E731
 
     run1 = start_render(article, out, config)

@@ -35,14 +35,16 @@ def _ms(stamp: str) -> int:
 def test_output_layout(rendered: RenderResult) -> None:
     names = sorted(p.name for p in rendered.folder.iterdir() if not p.name.startswith("."))
     assert rendered.folder.name == "一杯茶的工程学"
-    assert "一杯茶的工程学.mp3" in names and "render.json" in names and "cover.jpg" in names
+    assert "一杯茶的工程学.mp3" in names and "index.html" in names and "cover.jpg" in names
+    assert "render.json" not in names  # the manifest is private state, outside the site
+    assert rendered.manifest == rendered.folder.parent.parent / "state" / rendered.guid / "render.json"
     chapters = [n for n in names if re.fullmatch(r"\d\d-.*\.mp3", n)]
     assert chapters == ["01-开篇.mp3", "02-一、先测量，再动手.mp3", "03-二、慢就是快.mp3", "04-三、把经验写下来.mp3"]
-    assert (rendered.folder.parent / "feed.xml").exists()
+    assert (rendered.folder.parent / "feed.rss").exists()
 
 
 def test_every_mp3_decodes_at_its_recorded_duration(rendered: RenderResult) -> None:
-    manifest = json.loads((rendered.folder / "render.json").read_text())
+    manifest = json.loads(rendered.manifest.read_text())
     for entry in [*manifest["chapters"], manifest["episode"]]:
         samples = decode_pcm(rendered.folder / entry["file"], RATE)
         assert abs(len(samples) * 1000 / RATE - entry["duration_ms"]) <= 1
@@ -54,7 +56,7 @@ def test_every_mp3_decodes_at_its_recorded_duration(rendered: RenderResult) -> N
 
 def test_episode_holds_each_chapter_sample_exact_at_its_start(rendered: RenderResult) -> None:
     """The episode is the chapters' frames joined (no re-encode): same samples, known offsets."""
-    manifest = json.loads((rendered.folder / "render.json").read_text())
+    manifest = json.loads(rendered.manifest.read_text())
     episode = decode_pcm(rendered.folder / manifest["episode"]["file"], RATE)
     assert len(episode) == manifest["episode"]["samples"]
     for chapter, start in zip(manifest["chapters"], manifest["episode"]["chapter_starts"], strict=True):
@@ -88,7 +90,7 @@ def test_loudness_on_the_encoded_files(rendered: RenderResult) -> None:
 
 def test_recorded_loudness_is_what_ebur128_reads_on_the_files(rendered: RenderResult) -> None:
     """render.json's chapter loudness is gated from the blocks' readings (audio/blocks.py)."""
-    manifest = json.loads((rendered.folder / "render.json").read_text())
+    manifest = json.loads(rendered.manifest.read_text())
     for chapter in manifest["chapters"]:
         reading = ebur128(rendered.folder / chapter["file"])
         assert chapter["lufs"] == pytest.approx(reading.integrated_lufs, abs=0.1), chapter["file"]
@@ -98,7 +100,7 @@ def test_recorded_loudness_is_what_ebur128_reads_on_the_files(rendered: RenderRe
 def test_every_cue_starts_on_speech_after_silence(rendered: RenderResult) -> None:
     """Cues are placed block by block (each block starts on a frame): they must still sit on the
     decoded speech, in every chapter, down to the last sentence."""
-    manifest = json.loads((rendered.folder / "render.json").read_text())
+    manifest = json.loads(rendered.manifest.read_text())
     for chapter in manifest["chapters"]:
         samples = np.abs(decode_pcm(rendered.folder / chapter["file"], RATE).astype(np.int32))
         for (_, end, _), (start, _, _) in zip(chapter["cues"], chapter["cues"][1:], strict=False):
@@ -145,7 +147,7 @@ def test_episode_chapters_match_captions_and_json(rendered: RenderResult) -> Non
 
 
 def test_pauses_are_silence_between_sentences(rendered: RenderResult) -> None:
-    manifest = json.loads((rendered.folder / "render.json").read_text())
+    manifest = json.loads(rendered.manifest.read_text())
     first = manifest["chapters"][0]
     samples = decode_pcm(rendered.folder / first["file"], RATE).astype(float)
     (_, b0, _), (a1, _, _) = first["cues"][0], first["cues"][1]
@@ -157,7 +159,7 @@ def test_pauses_are_silence_between_sentences(rendered: RenderResult) -> None:
 def test_second_render_synthesizes_nothing_and_keeps_files(rendered: RenderResult) -> None:
     folder = rendered.folder
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.glob("*.mp3")}
-    again = render(EXAMPLE, load_config(None), load_profile("default"), "local", folder.parent)
+    again = render(EXAMPLE, load_config(None), load_profile("default"), "local", folder.parent.parent)
     assert again.synth.synthesized == 0 and again.synth.cached == again.synth.unique
     assert not any(c.rebuilt for c in again.produced.chapters) and not again.produced.episode.rebuilt
     after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.glob("*.mp3")}
@@ -168,7 +170,7 @@ def test_unsafe_title_gives_a_safe_folder(tmp_path: Path) -> None:
     article = tmp_path / "a.md"
     article.write_text("---\ntitle: ../../etc/passwd\n---\n\n短短一句话。\n", encoding="utf-8")
     result = render(article, load_config(None), load_profile("default"), "local", tmp_path / "out")
-    assert result.folder.parent == tmp_path / "out"
+    assert result.folder.parent == tmp_path / "out" / "site"
     assert ".." not in result.folder.name and "/" not in result.folder.name
     shutil.rmtree(tmp_path / "out")
 
@@ -199,18 +201,29 @@ def test_png_cover_from_front_matter_is_kept_as_png(tmp_path: Path) -> None:
     assert (result.folder / "cover.png").read_bytes() == (tmp_path / "art.png").read_bytes()
     apic = ID3(result.folder / "封面.mp3").getall("APIC")[0]
     assert apic.mime == "image/png" and apic.data == (tmp_path / "art.png").read_bytes()
-    assert json.loads((result.folder / "render.json").read_text())["cover"] == "cover.png"
+    assert json.loads(result.manifest.read_text())["cover"] == "cover.png"
 
 
-def test_feed_item_says_which_voice_narrated_it(rendered: RenderResult) -> None:
+def test_feed_and_tags_say_a_synthetic_voice_reads_it_in_the_show_language(rendered: RenderResult) -> None:
     import feedparser
 
-    feed = feedparser.parse((rendered.folder.parent / "feed.xml").read_bytes())
+    feed = feedparser.parse((rendered.folder.parent / "feed.rss").read_bytes())
     assert not feed.bozo
     (item,) = feed.entries
-    assert "Narrated by a synthetic voice: local engine, voice baker." in item.description
-    comment = ID3(rendered.folder / "一杯茶的工程学.mp3").getall("COMM")[0].text[0]
-    assert "local engine" in comment and "baker" in comment
+    assert "本集由合成语音朗读。" in item.description
+    assert "engine" not in item.description and "baker" not in item.description  # no jargon
+    for mp3 in rendered.folder.glob("*.mp3"):
+        assert ID3(mp3).getall("COMM")[0].text[0] == "本集由合成语音朗读。"
+    data = json.loads(rendered.manifest.read_text())
+    assert (data["engine"], data["voice"]) == ("local", "baker")  # which voice: private bookkeeping
+
+
+def test_episode_lyrics_hold_each_heading_once(rendered: RenderResult) -> None:
+    lyrics = ID3(rendered.folder / "一杯茶的工程学.mp3").getall("USLT")[0].text
+    lines = lyrics.splitlines()
+    for heading in ("一、先测量，再动手", "二、慢就是快", "三、把经验写下来"):
+        assert lines.count(heading) == 1
+    assert lines[0] == "开篇"  # a chapter whose heading isn't read keeps its title as a label
 
 
 def test_adding_a_chapter_retags_earlier_chapters_without_re_encoding(tmp_path: Path) -> None:

@@ -1,10 +1,11 @@
 """`audiobook serve` end to end: a real server process on a free port, real HTTP, real MP3s.
-Checks what podcast apps need (podcast-standards §1.4, §7.20) and that nothing outside the
-output folder can be read."""
+Checks what podcast apps need (podcast-standards §1.4, §7.20), that nothing outside the site can
+be read, and that serving writes nothing: the feed and pages for its own address come from memory."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -20,34 +21,25 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
-from feedfixtures import make_article, rerender
+from feedfixtures import make_article, manifest_of, rerender
 from lxml import etree
 
 from audiobook.audio.ffmpeg import decode_pcm
 from audiobook.config import Config, ShowConfig
-from audiobook.publish.feed import NS, build_feed
+from audiobook.publish.feed import NS
+from audiobook.publish.site import build_site
 from audiobook.serve import Forbidden, resolve_request
+from audiobook.workspace import Workspace
 
 SECRET = "top secret: must never be served"
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """(base URL, output root) of a running `python -m audiobook.serve`."""
-    tmp = tmp_path_factory.mktemp("serve")
-    outside = tmp / "outside"
-    outside.mkdir()
-    (outside / "secret.txt").write_text(SECRET, encoding="utf-8")
-    root = tmp / "output"
-    make_article(root, "茶与代码", [("开篇", 1.5), ("结语", 1.2)])
-    (root / "link-out.txt").symlink_to(outside / "secret.txt")
-    (root / "dir-out").symlink_to(outside, target_is_directory=True)
-    (root / ".hidden.mp3").write_bytes(b"hidden")
-    config = tmp / "audiobook.toml"
-    config.write_text('[show]\nowner_email = "me@example.com"\ncategory = "Arts"\n', encoding="utf-8")
+@contextlib.contextmanager
+def serving(root: Path, config: Path, cwd: Path) -> Iterator[str]:
+    """The base URL of `python -m audiobook.serve ROOT` running on a free port."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "audiobook.serve", str(root), "--port", "0", "--config", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
@@ -55,8 +47,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
         match = re.search(r"subscribe to (http://\S+)", line)
         stderr = proc.stderr.read() if proc.poll() is not None else ""
         assert match, f"no feed URL announced: {line!r} {stderr}"
-        feed_url = match.group(1)
-        yield feed_url.rsplit("/", 1)[0] + "/", root
+        assert f"the show's page: {match.group(1).rsplit('/', 1)[0]}/ " in line
+        yield match.group(1).rsplit("/", 1)[0] + "/"
     finally:
         proc.terminate()
         try:
@@ -66,6 +58,29 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
             proc.wait()
         proc.stdout.close()
         proc.stderr.close()
+
+
+def write_config(folder: Path) -> Path:
+    config = folder / "audiobook.toml"
+    config.write_text('[show]\nowner_email = "me@example.com"\ncategory = "Arts"\n'
+                      'base_url = "https://podcast.example.com/"\n', encoding="utf-8")
+    return config
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """(base URL, site folder) of a running `python -m audiobook.serve OUTPUT`."""
+    tmp = tmp_path_factory.mktemp("serve")
+    outside = tmp / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text(SECRET, encoding="utf-8")
+    root = tmp / "output"
+    make_article(root, "茶与代码", [("开篇", 1.5), ("结语", 1.2)])
+    (root / "site" / "link-out.txt").symlink_to(outside / "secret.txt")
+    (root / "site" / "dir-out").symlink_to(outside, target_is_directory=True)
+    (root / "site" / ".hidden.mp3").write_bytes(b"hidden")
+    with serving(root, write_config(tmp), tmp) as base:
+        yield base, root / "site"
 
 
 def request(base: str, method: str, path: str, headers: dict[str, str] | None = None
@@ -94,7 +109,7 @@ def raw_request(base: str, target: str) -> int:
 
 
 def feed(base: str) -> etree._Element:
-    status, headers, body = request(base, "GET", "/feed.xml")
+    status, headers, body = request(base, "GET", "/feed.rss")
     assert status == 200
     assert headers["content-type"] == "application/rss+xml; charset=utf-8"
     return etree.fromstring(body)
@@ -109,7 +124,7 @@ def enclosures(base: str) -> list[tuple[str, int]]:
 def test_feed_points_at_the_served_address(site: tuple[str, Path]) -> None:
     base, _ = site
     ch = feed(base).find("channel")
-    assert ch.find(f"{{{NS['atom']}}}link").get("href") == base + "feed.xml"
+    assert ch.find(f"{{{NS['atom']}}}link").get("href") == base + "feed.rss"
     for item in ch.findall("item"):
         assert item.find("enclosure").get("url").startswith(base)
 
@@ -174,7 +189,7 @@ def test_sidecars_have_their_content_types(site: tuple[str, Path], suffix: str, 
     "/..%5c..%5cetc%5cpasswd",
     "//etc/passwd",
     "/%E8%8C%B6%E4%B8%8E%E4%BB%A3%E7%A0%81/../../outside/secret.txt",
-    "/./feed.xml",
+    "/./feed.rss",
     "/link-out.txt",
     "/dir-out/secret.txt",
     "http://x/../outside/secret.txt",
@@ -187,26 +202,36 @@ def test_no_way_out_of_the_root(site: tuple[str, Path], target: str) -> None:
 
 
 @pytest.mark.parametrize(("path", "status"), [
-    ("/%E8%8C%B6%E4%B8%8E%E4%BB%A3%E7%A0%81/", 404),
-    ("/%E8%8C%B6%E4%B8%8E%E4%BB%A3%E7%A0%81", 404),
+    ("/%E8%8C%B6%E4%B8%8E%E4%BB%A3%E7%A0%81/", 200),
+    ("/%E8%8C%B6%E4%B8%8E%E4%BB%A3%E7%A0%81", 301),
     ("/%E8%8C%B6%E4%B8%8E%E4%BB%A3%E7%A0%81/render.json", 404),
     ("/.hidden.mp3", 404),
     ("/nope.mp3", 404),
-], ids=["dir-slash", "dir", "render-json", "hidden", "missing"])
-def test_no_listings_or_bookkeeping(site: tuple[str, Path], path: str, status: int) -> None:
+    ("/" + "x" * 300 + ".mp3", 404),
+    ("/dir-out/", 403),
+], ids=["folder-page", "folder-without-slash", "render-json", "hidden", "missing", "name-too-long", "no-listing"])
+def test_pages_not_listings_or_bookkeeping(site: tuple[str, Path], path: str, status: int) -> None:
     base, _ = site
-    assert request(base, "GET", path)[0] == status
+    got, headers, body = request(base, "GET", path)
+    assert got == status
+    if status == 200:
+        assert headers["content-type"] == "text/html; charset=utf-8" and b"<audio" in body
+    if status == 301:
+        assert headers["location"] == path + "/"
 
 
-def test_root_names_the_feed_without_listing(site: tuple[str, Path]) -> None:
+def test_root_is_the_show_page(site: tuple[str, Path]) -> None:
     base, _ = site
-    status, _, body = request(base, "GET", "/")
-    assert status == 200 and body.decode() == f"subscribe to {base}feed.xml\n"
+    status, headers, body = request(base, "GET", "/")
+    assert status == 200 and headers["content-type"] == "text/html; charset=utf-8"
+    page = body.decode()
+    assert 'href="feed.rss"' in page and f'value="{base}feed.rss"' in page  # the feed for this address
+    assert 'href="%E8%8C%B6%E4%B8%8E%E4%BB%A3%E7%A0%81/index.html"' in page
 
 
 def test_only_get_and_head(site: tuple[str, Path]) -> None:
     base, _ = site
-    assert request(base, "POST", "/feed.xml")[0] == 405
+    assert request(base, "POST", "/feed.rss")[0] == 405
 
 
 def test_200_concurrent_range_requests(site: tuple[str, Path]) -> None:
@@ -242,9 +267,37 @@ def test_feed_follows_rerenders_and_outside_rewrites(site: tuple[str, Path]) -> 
     after = enclosures(base)[0]
     assert after != before
     assert after[1] == (root / "茶与代码" / "茶与代码.mp3").stat().st_size
-    # A render that rewrites feed.xml for the configured base_url must not break the served feed.
-    build_feed(root, Config(show=ShowConfig(base_url="https://example.com/elsewhere/")))
+    # A render that writes the site's feed for the configured base_url doesn't change the served one.
+    build_site(Workspace(root.parent), Config(show=ShowConfig(base_url="https://example.com/elsewhere/")))
     assert feed(base).find("channel/item/enclosure").get("url").startswith(base)
+    assert b"https://example.com/elsewhere/" in (root / "feed.rss").read_bytes()
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int, int]]:
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_mode)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_serving_writes_nothing(tmp_path: Path) -> None:
+    """The output folder (site and state) is byte-identical after a serve that answered the feed,
+    the pages and the cover for its own address: publishing afterwards still points at base_url."""
+    root = tmp_path / "output"
+    folder = make_article(root, "茶与代码", [("开篇", 1.5), ("结语", 1.2)])
+    config = write_config(tmp_path)
+    from audiobook.config import load_config
+    build_site(Workspace(root), load_config(config))
+    before = snapshot(root)
+    with serving(root, config, tmp_path) as base:
+        for path in ("/", "/feed.rss", "/show-cover.jpg", "/%E8%8C%B6%E4%B8%8E%E4%BB%A3%E7%A0%81/"):
+            status, _, body = request(base, "GET", path)
+            assert status == 200, path
+        assert base.encode() in request(base, "GET", "/feed.rss")[2]
+        rerender(folder, seconds=2.5, freq=700)  # a render meanwhile: served anew, still nothing written
+        before = snapshot(root)
+        assert base.encode() in request(base, "GET", "/feed.rss")[2]
+    assert snapshot(root) == before
+    assert b"https://podcast.example.com/" in (root / "site" / "feed.rss").read_bytes()
+    assert manifest_of(folder).is_file()
 
 
 # --- the path check on its own -------------------------------------------------------------------

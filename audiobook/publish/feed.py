@@ -15,7 +15,6 @@ import hashlib
 import html
 import logging
 import re
-import shutil
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -28,8 +27,9 @@ from lxml import etree
 from .. import __version__
 from ..config import Config
 from ..errors import ConfigError, PublishError
-from ..fsutil import atomic_write_bytes
+from ..workspace import Workspace
 from .feed_articles import Article, MediaFile, load_articles
+from .wording import synthetic_voice_note
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +45,21 @@ MAX_DESCRIPTION_BYTES = 4000  # Apple: channel and item descriptions, UTF-8 byte
 SHOW_COVER_STEM = "show-cover"
 
 
-def build_feed(output_root: Path, config: Config, base_url: str | None = None) -> Path:
-    """Write `output_root/<config.feed.file>` (atomically) for every rendered article; return its path.
-
-    `base_url` overrides `[show] base_url`, e.g. the address `audiobook serve` listens on."""
-    xml = feed_xml(output_root, config, base_url)
-    path = output_root / config.feed.file
-    atomic_write_bytes(path, xml)  # OS errors become PublishError there
-    return path
-
-
-def feed_xml(output_root: Path, config: Config, base_url: str | None = None) -> bytes:
-    """The feed document as UTF-8 bytes (see build_feed)."""
-    articles = load_articles(output_root)
+def load_show(ws: Workspace, config: Config, base_url: str | None = None) -> tuple[Show, list[Article]]:
+    """The show (channel values after defaults) and its publishable articles; an error if there are none.
+    `base_url` overrides `[show] base_url` (e.g. the address `audiobook serve` listens on)."""
+    articles = load_articles(ws)
     if not articles:
-        raise PublishError(f"no rendered articles under {output_root}; run `audiobook render ARTICLE` first")
-    show = _Show.from_config(config, articles, output_root, base_url)
+        raise PublishError(f"no rendered articles in {ws.root}; run `audiobook render ARTICLE` first")
+    return Show.from_config(config, articles, base_url), articles
+
+
+def feed_xml(ws: Workspace, config: Config, base_url: str | None = None) -> bytes:
+    """The feed document as UTF-8 bytes. Pure: reads the workspace, writes nothing."""
+    return feed_document(*load_show(ws, config, base_url))
+
+
+def feed_document(show: Show, articles: list[Article]) -> bytes:
     rss = _channel(show, articles)
     return etree.tostring(rss, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
@@ -81,8 +80,17 @@ def media_url(base_url: str, *parts: str, version: str | None = None) -> str:
 # The show (channel-level values after defaults)
 
 
+@dataclass(frozen=True)
+class ShowArt:
+    """The show's cover: a file the site serves (configured, or drawn from the show's title), or a URL."""
+
+    file: str | None  # name in the site, e.g. show-cover.jpg
+    data: bytes
+    url: str | None = None  # a configured http(s) URL instead of a file
+
+
 @dataclass
-class _Show:
+class Show:
     title: str
     author: str
     description: str
@@ -97,25 +105,27 @@ class _Show:
     subcategory: str
     explicit: bool
     locked: bool
-    image_url: str | None
+    art: ShowArt
+    image_url: str
     serial: bool
     per_chapter: bool
+    feed_file: str
 
     @classmethod
-    def from_config(cls, config: Config, articles: list[Article], output_root: Path,
-                    base_url: str | None) -> _Show:
+    def from_config(cls, config: Config, articles: list[Article], base_url: str | None) -> Show:
         s = config.show
         where = str(config.path or "audiobook.toml")
         base = _check_base_url(base_url or s.base_url, where)
         feed_url = base + quote(config.feed.file)
         per_chapter = config.feed.items == "chapters"
-        newest = max(articles, key=lambda a: a.sort_key)
         authors = list(dict.fromkeys(a.author for a in articles if a.author))
         title = s.title or _default_title(articles, authors)
         _check_category(s.category, s.subcategory, where)
+        title, author = clean_text(title, 255), clean_text(s.author or "、".join(authors) or title, 255)
+        art = show_art(config, title, author)
         return cls(
-            title=clean_text(title, 255),
-            author=clean_text(s.author or "、".join(authors) or title, 255),
+            title=title,
+            author=author,
             description=_channel_description(s.description, articles),
             language=s.language,
             link=s.link or base,
@@ -128,9 +138,11 @@ class _Show:
             subcategory=s.subcategory,
             explicit=s.explicit,
             locked=s.locked,
-            image_url=_show_image(s.cover, config, output_root, base, newest),
+            art=art,
+            image_url=art.url or media_url(base, str(art.file), version=hashlib.sha256(art.data).hexdigest()[:12]),
             serial=per_chapter or config.feed.type == "serial",
             per_chapter=per_chapter,
+            feed_file=config.feed.file,
         )
 
 
@@ -175,29 +187,27 @@ def _channel_description(configured: str, articles: list[Article]) -> str:
     return truncate_utf8(clean_text(text, None, multiline=True), MAX_DESCRIPTION_BYTES - 200)
 
 
-def _show_image(cover: str, config: Config, output_root: Path, base: str, newest: Article) -> str | None:
-    """The channel art: [show] cover as a URL, or a local image copied next to the feed, or the newest
-    article's cover. The URL carries the image's hash so a new picture gets a new URL."""
+def show_art(config: Config, title: str, author: str) -> ShowArt:
+    """The channel art: [show] cover as a URL, or a local image (published next to the feed), or
+    else a cover drawn from the show's title, never an episode's, so it stays the same as
+    episodes come and go. Its URL carries the image's hash, so a new picture gets a new URL."""
+    cover = config.show.cover
     if cover.startswith(("http://", "https://")):
-        return cover
+        return ShowArt(None, b"", cover)
     if cover:
         source = Path(cover).expanduser()
         if not source.is_absolute():
             source = (config.path.parent if config.path else Path.cwd()) / source
-        if not source.is_file():
-            raise ConfigError(f"{config.path or 'audiobook.toml'} [show] cover = {cover!r}: no such file "
-                              f"({source}); give a JPEG/PNG path or an https URL")
-        name = SHOW_COVER_STEM + source.suffix.lower()
-        target = output_root / name
-        data = source.read_bytes()
-        if not target.is_file() or target.read_bytes() != data:
-            shutil.copyfile(source, target)
-        check_artwork(target)
-        return media_url(base, name, version=hashlib.sha256(data).hexdigest()[:12])
-    if newest.cover is None:
-        log.warning("no cover art: set [show] cover (a 1400–3000 px square JPEG/PNG); Apple requires one")
-        return None
-    return _article_image(base, newest)
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{config.path or 'audiobook.toml'} [show] cover = {cover!r}: can't read {source} "
+                              f"({exc.strerror}); give a JPEG/PNG path or an https URL") from exc
+        check_artwork(data, source)
+        return ShowArt(SHOW_COVER_STEM + source.suffix.lower(), data)
+    from .generated import generated_cover
+
+    return ShowArt(SHOW_COVER_STEM + ".jpg", generated_cover(title, author, language=config.show.language))
 
 
 def _article_image(base: str, article: Article) -> str | None:
@@ -206,12 +216,14 @@ def _article_image(base: str, article: Article) -> str | None:
     return media_url(base, article.slug, article.cover.file, version=article.cover.sha256[:12])
 
 
-def check_artwork(path: Path) -> None:
-    """Warn when an image breaks Apple's art rules (square JPEG/PNG, 1400–3000 px, RGB)."""
+def check_artwork(data: bytes, path: Path) -> None:
+    """Warn when an image (read from `path`) breaks Apple's art rules (square JPEG/PNG, 1400–3000 px, RGB)."""
+    import io
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
+        with Image.open(io.BytesIO(data)) as img:
             fmt, (w, h), mode = img.format, img.size, img.mode
     except (OSError, UnidentifiedImageError) as exc:
         log.warning("cover %s can't be read as an image (%s)", path, exc)
@@ -239,7 +251,7 @@ def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str)
     return el
 
 
-def _channel(show: _Show, articles: list[Article]) -> etree._Element:
+def _channel(show: Show, articles: list[Article]) -> etree._Element:
     rss = etree.Element("rss", nsmap=NS, version="2.0")  # type: ignore[arg-type]
     ch = _el(rss, "channel")
     _el(ch, "title", show.title)
@@ -258,8 +270,7 @@ def _channel(show: _Show, articles: list[Article]) -> etree._Element:
             _el(owner, "itunes:email", show.owner_email)
     if not show.owner_email:
         log.warning("no [show] owner_email: Apple uses itunes:email to verify who owns the show")
-    if show.image_url:
-        _el(ch, "itunes:image", href=show.image_url)
+    _el(ch, "itunes:image", href=show.image_url)
     category = _el(ch, "itunes:category", text=None)
     category.set("text", show.category)  # an attribute named "text", so not via **attrs
     if show.subcategory:
@@ -291,7 +302,7 @@ class _Entry:
     number: int = 0
 
 
-def _items(show: _Show, articles: list[Article]) -> list[etree._Element]:
+def _items(show: Show, articles: list[Article]) -> list[etree._Element]:
     entries: list[_Entry] = []
     for article in sorted(articles, key=lambda a: a.sort_key):
         if show.per_chapter:
@@ -325,15 +336,16 @@ def _as_uuid(guid: str) -> uuid.UUID:
         return uuid.uuid5(uuid.NAMESPACE_URL, guid)
 
 
-def _item(show: _Show, entry: _Entry) -> etree._Element:
+def _item(show: Show, entry: _Entry) -> etree._Element:
     article, media = entry.article, entry.media
     version = media.sha256[:12]
     item = etree.Element("item")
     _el(item, "title", clean_text(entry.title, 255))
     _el(item, "itunes:title", clean_text(entry.title, 255))
+    _el(item, "link", media_url(show.base_url, article.slug, "index.html"))
     _el(item, "guid", entry.guid, isPermaLink="false")
     _el(item, "pubDate", format_datetime(entry.published))
-    notes = _show_notes(article.description, entry.chapters, article.narration)
+    notes = _show_notes(article.description, entry.chapters, synthetic_voice_note(article.language or show.language))
     _el(item, "description").text = etree.CDATA(notes)
     _el(item, "content:encoded").text = etree.CDATA(notes)
     _el(item, "enclosure", url=media_url(show.base_url, article.slug, media.file, version=version),
@@ -359,13 +371,13 @@ def _item(show: _Show, entry: _Entry) -> etree._Element:
     return item
 
 
-def _show_notes(description: str, chapters: list[tuple[int, str]], narration: str = "") -> str:
+def _show_notes(description: str, chapters: list[tuple[int, str]], note: str = "") -> str:
     """HTML (only tags Apple allows) with the chapter list as `HH:MM:SS title` lines, which Apple also
     reads as chapters, and a note that a synthetic voice reads it. Trimmed to Apple's 4000-byte limit."""
     text = clean_text(description, None, multiline=True)
     parts = [f"<p>{html_text(text)}</p>"] if text else []
-    if narration:
-        parts.append(f"<p>{html_text(clean_text('Narrated by a synthetic voice: ' + narration + '.', 255))}</p>")
+    if note:
+        parts.append(f"<p>{html_text(note)}</p>")
     if chapters:
         lines = "".join(f"<li>{_clock(ms)} {html_text(clean_text(t, 255))}</li>" for ms, t in chapters)
         parts.append(f"<ol>{lines}</ol>")

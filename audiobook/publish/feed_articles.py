@@ -1,4 +1,4 @@
-"""Reading the renderer's `OUTPUT/<slug>/render.json` files for the feed.
+"""Reading the renderer's manifests (`OUTPUT/state/<guid>/render.json`) for the feed and pages.
 
 A broken or incomplete article folder is skipped with a warning, never published half: the feed
 must not point at files that are missing or lie about their size.
@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PublishError
+from ..workspace import MANIFEST_FORMAT, Workspace
 
 log = logging.getLogger(__name__)
 
-RENDER_FORMAT = 1
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -37,12 +37,24 @@ class MediaFile:
 
 
 @dataclass(frozen=True)
+class Line:
+    """One sentence as read, for the transcript on the episode's page."""
+
+    start_ms: int  # in the chapter
+    end_ms: int
+    text: str
+    kind: str  # title | heading | subheading | sentence
+    paragraph: int
+
+
+@dataclass(frozen=True)
 class ChapterFile:
     index: int
     title: str
     start_ms: int
     end_ms: int
     media: MediaFile
+    lines: tuple[Line, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,13 +65,12 @@ class Cover:
 
 @dataclass(frozen=True)
 class Article:
-    slug: str  # the folder name: the URL path segment, whatever render.json says
+    slug: str  # its folder in the site: the URL path segment
     guid: str
     title: str
     author: str
     language: str
     description: str
-    narration: str  # which engine and voice spoke it, e.g. "local engine, voice baker"
     first_rendered: datetime
     rendered_at: datetime
     published: datetime  # front-matter date if given, else the first render
@@ -76,48 +87,53 @@ class BrokenRender(PublishError):
     """One article folder can't be published (the feed skips it)."""
 
 
-def load_articles(output_root: Path) -> list[Article]:
-    """Every publishable article under `output_root`; broken ones are logged and skipped."""
-    if not output_root.is_dir():
-        raise PublishError(f"output folder {output_root} does not exist; render an article first")
+def load_articles(ws: Workspace) -> list[Article]:
+    """Every publishable article in the workspace; broken ones are logged and skipped."""
+    if not ws.root.is_dir():
+        raise PublishError(f"output folder {ws.root} does not exist; render an article first")
     articles = []
-    guids: dict[str, Path] = {}
-    for path in sorted(output_root.glob("*/render.json")):
+    slugs: dict[str, str] = {}
+    for path in ws.manifest_paths():
         try:
-            article = read_render_json(path)
+            article = read_render_json(path, ws.site)
         except BrokenRender as exc:
-            log.warning("skipping %s: %s", path.parent.name, exc)
+            log.warning("skipping episode %s: %s", path.parent.name, exc)
             continue
-        if article.guid in guids:
-            log.warning("skipping %s: same guid as %s (a copied folder?); delete one of them",
-                        path.parent.name, guids[article.guid].name)
+        if article.slug in slugs:
+            log.warning("skipping episode %s: its folder %s is episode %s's too; render it again",
+                        article.guid, article.slug, slugs[article.slug])
             continue
-        guids[article.guid] = path.parent
+        slugs[article.slug] = article.guid
         articles.append(article)
     return articles
 
 
-def read_render_json(path: Path) -> Article:
+def read_render_json(path: Path, site: Path) -> Article:
+    """The article a manifest (state/<guid>/render.json) describes; its files are in site/<slug>."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BrokenRender(f"can't read {path.name} ({exc}); render the article again") from exc
-    if not isinstance(data, dict) or data.get("format") != RENDER_FORMAT:
-        raise BrokenRender(f"{path.name} is not render.json format {RENDER_FORMAT}; render the article again")
-    folder = path.parent
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        raise BrokenRender(f"{path.name} is not render.json format {MANIFEST_FORMAT}; render the article again")
+    slug = _get(data, "slug", str)
+    if not slug or slug != Path(slug).name or slug.startswith(".") or "\\" in slug:
+        raise BrokenRender(f"folder name {slug!r} is not a plain name; render the article again")
+    if data.get("guid") != path.parent.name:
+        raise BrokenRender(f"it names guid {data.get('guid')!r}; render the article again")
+    folder = site / slug
     try:
         first = _timestamp(data["first_rendered"], "first_rendered")
         chapters = [_chapter(folder, c) for c in _get(data, "chapters", list)]
         if len({c.index for c in chapters}) != len(chapters):
             raise BrokenRender("two chapters have the same index")
         return Article(
-            slug=folder.name,
-            guid=_nonempty(data, "guid"),
+            slug=slug,
+            guid=path.parent.name,
             title=_nonempty(data, "title"),
             author=_get(data, "author", str),
             language=_get(data, "language", str),
             description=_get(data, "description", str),
-            narration=_narration(data),
             first_rendered=first,
             rendered_at=_timestamp(data.get("rendered_at") or data["first_rendered"], "rendered_at"),
             published=_published(_get(data, "date", str), first),
@@ -127,11 +143,6 @@ def read_render_json(path: Path) -> Article:
         )
     except KeyError as exc:
         raise BrokenRender(f"render.json has no {exc.args[0]!r}; render the article again") from exc
-
-
-def _narration(data: dict[str, Any]) -> str:
-    engine, voice = _get(data, "engine", str), _get(data, "voice", str)
-    return f"{engine} engine, voice {voice}" if engine and voice else engine
 
 
 def _get(data: dict[str, Any], key: str, kind: type) -> Any:
@@ -224,7 +235,23 @@ def _chapter(folder: Path, data: Any) -> ChapterFile:
     start, end = _get(data, "start_ms", int), _get(data, "end_ms", int)
     if not 0 <= start < end:
         raise BrokenRender(f"chapter {index} runs from {start} to {end} ms")
-    return ChapterFile(index, _nonempty(data, "title"), start, end, _media(folder, data))
+    return ChapterFile(index, _nonempty(data, "title"), start, end, _media(folder, data), _lines(data))
+
+
+def _lines(data: dict[str, Any]) -> tuple[Line, ...]:
+    """The chapter's sentences (cues, with their kinds and paragraphs when recorded); a transcript
+    is extra, so a malformed one is left out rather than failing the episode."""
+    cues, kinds, paragraphs = data.get("cues"), data.get("kinds"), data.get("paragraphs")
+    if not isinstance(cues, list):
+        return ()
+    if not (isinstance(kinds, list) and isinstance(paragraphs, list) and len(kinds) == len(paragraphs) == len(cues)):
+        kinds, paragraphs = ["sentence"] * len(cues), list(range(len(cues)))
+    try:
+        return tuple(Line(int(a), int(b), str(text), str(kind), int(p))
+                     for (a, b, text), kind, p in zip(cues, kinds, paragraphs, strict=True))
+    except (TypeError, ValueError):
+        log.warning("chapter %s: its cues are malformed; publishing it without a transcript", data.get("index"))
+        return ()
 
 
 def _cover(folder: Path, name: Any) -> Cover | None:

@@ -121,6 +121,7 @@ def ingest(path: Path, boilerplate: BoilerplateConfig | None = None) -> Document
         garbled=garbled,
         encoding=encoding,
         description=meta.get("description", ""),
+        episode_id=meta.get("id", ""),
     )
 
 

@@ -14,7 +14,7 @@ import yaml
 
 from ..errors import InputError
 
-FRONT_MATTER_KEYS = ("title", "author", "date", "language", "cover", "description")
+FRONT_MATTER_KEYS = ("id", "title", "author", "date", "language", "cover", "description")
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
