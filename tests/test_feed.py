@@ -190,6 +190,14 @@ def test_items_have_stable_unique_guids_and_exact_enclosures(output: Path) -> No
     assert len(set(urls)) == 2
 
 
+def test_items_link_to_their_episode_page(output: Path) -> None:
+    build_feed(output, CONFIG)
+    for item in parse(output / "site" / "feed.rss").findall("channel/item"):
+        link = item.findtext("link")
+        assert link.startswith(_ascii_url(BASE)) and link.endswith("/index.html")
+        assert local_file(output, link).is_file()
+
+
 def test_item_titles_with_markup_and_control_characters_are_escaped(output: Path) -> None:
     items = parse(build_feed(output, CONFIG)).findall("channel/item")
     titles = {item.findtext("title") for item in items}
