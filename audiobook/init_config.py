@@ -15,7 +15,7 @@ from .config import _SECTIONS, CONFIG_FILE
 from .errors import ConfigError
 
 HEADER = """\
-# audiobook.toml: settings for `audiobook render`, `feed` and `serve`.
+# audiobook.toml: settings for `audiobook render`, `feed`, `serve` and `publish`.
 # Every key is shown at its default; delete the ones you don't change. Unknown keys are errors.
 """
 
@@ -39,19 +39,20 @@ COMMENTS = {
     ("show", "explicit"): "itunes:explicit (written as true/false).",
     ("show", "description"): "Show description (at most 4000 bytes); empty = from the articles.",
     ("show", "cover"): "Show art: a path (relative to this file) or an https URL; square JPEG/PNG, "
-                       "1400-3000 px. Empty = the newest article's cover.",
-    ("show", "base_url"): "Where the output folder is published; enclosure URLs start with it. "
-                          "Use https for a public feed.",
-    ("show", "link"): "Show web page; empty = base_url.",
+                       "1400-3000 px. Empty = a cover drawn from the show's title.",
+    ("show", "base_url"): "The public URL of the site (what `audiobook publish` copies); the feed's "
+                          "links start with it. Use https for a public feed.",
+    ("show", "link"): "Show web page; empty = base_url (the show page audiobook writes).",
     ("show", "guid"): "podcast:guid; empty = derived from the feed URL. Set it (keep the old value) "
                       "when the feed moves.",
     ("show", "locked"): "podcast:locked: true asks other hosts to refuse importing this feed.",
-    ("feed", "file"): "Feed file name inside the output folder.",
+    ("feed", "file"): "Feed file name at the top of the site. .rss: stock web servers send it as "
+                      "application/rss+xml (nginx sends .xml as text/xml without a charset).",
     ("feed", "items"): "\"episodes\" = one item per article (full MP3 with chapters inside); "
                        "\"chapters\" = one item per chapter (a serial show).",
     ("feed", "type"): "itunes:type: \"episodic\" (newest first) or \"serial\" (in order); "
                       "items = \"chapters\" is always serial.",
-    ("render", "output"): "Output folder: one subfolder per article, plus the feed.",
+    ("render", "output"): "Output folder: site/ (public: publish it) and state/ (private bookkeeping).",
     ("render", "engine"): "Speech engine: \"auto\" (edge if reachable, else local), \"local\" or \"edge\".",
     ("render", "voice"): "Voice profile name under voices/.",
     ("render", "bitrate_kbps"): "MP3 bitrate (CBR, mono 44.1 kHz).",

@@ -46,3 +46,22 @@ def test_defaults_to_the_current_folder(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.chdir(tmp_path)
     assert write_config_template() == Path("audiobook.toml")
     assert load_config() == Config(path=tmp_path / "audiobook.toml")
+
+
+def test_init_says_which_section_to_edit_literally(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "audiobook", "init"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "wrote audiobook.toml; edit [show] before publishing"
+
+
+@pytest.mark.parametrize("name", ["../x.xml", "sub/feed.rss", ".feed.rss", "index.html", "feed.json", ""],
+                         ids=["parent", "subfolder", "hidden", "the-show-page", "not-a-feed", "empty"])
+def test_the_feed_file_is_a_plain_name_at_the_top_of_the_site(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "audiobook.toml"
+    path.write_text(f'[feed]\nfile = "{name}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[feed\] file = .* must be a plain file name ending in .rss"):
+        load_config(path)

@@ -234,7 +234,7 @@ def test_adding_a_chapter_retags_earlier_chapters_without_re_encoding(tmp_path: 
     article.write_text(text, encoding="utf-8")
     first = render(article, load_config(None), load_profile("default"), "local", tmp_path / "out")
     before = read_frames(first.folder / "01-第一章.mp3").frames
-    article.write_text(text + "\n## 第三章\n\n第三句话。\n", encoding="utf-8")
+    article.write_text(text + "\n## 后来加的一章\n\n后来加的这一句话。\n", encoding="utf-8")  # in no other test
     second = render(article, load_config(None), load_profile("default"), "local", tmp_path / "out")
     assert second.synth.synthesized == 2  # the new chapter's heading and its sentence
     assert read_frames(second.folder / "01-第一章.mp3").frames == before  # same audio frames, not re-encoded
