@@ -171,7 +171,7 @@ def episode_page(show: Show, article: Article) -> bytes:
         meta.append(article.author)
     body = f"""<a class="skip" href="#chapters">{_e(text("jump_to", lang))}{_e(text("chapters", lang))}</a>
 <div class="wrap">
-<nav class="crumbs"><a href="../{PAGE_FILE}">← {_e(text("back_to_show", lang))}: {_e(show.title)}</a></nav>
+<nav class="crumbs"><a href="../{PAGE_FILE}">← {_e(text("back_to_show", lang, title=show.title))}</a></nav>
 <header class="top">
 <img class="cover" src="{_e(cover)}" alt="" width="320" height="320">
 <div class="heading">

@@ -27,7 +27,7 @@ _TEXTS: dict[str, dict[Script, str]] = {
     "download_mp3": {"hans": "下载 MP3", "hant": "下載 MP3", "en": "Download MP3"},
     "captions": {"hans": "字幕", "hant": "字幕", "en": "Captions"},
     "listen": {"hans": "收听", "hant": "收聽", "en": "Listen"},
-    "back_to_show": {"hans": "返回节目", "hant": "返回節目", "en": "Back to the show"},
+    "back_to_show": {"hans": "返回节目：{title}", "hant": "返回節目：{title}", "en": "Back to {title}"},
     "player": {"hans": "播放器", "hant": "播放器", "en": "Player"},
     "jump_to": {"hans": "跳到", "hant": "跳到", "en": "Jump to"},
     "by": {"hans": "作者", "hant": "作者", "en": "By"},
