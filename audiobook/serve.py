@@ -157,7 +157,8 @@ class SiteServer:
         if parts[-1] == "":
             parts[-1] = PAGE_FILE  # a folder: its page
         name = "/".join(parts)
-        await self._fresh()
+        if self._may_be_generated(parts):  # audio and captions come straight from disk
+            await self._fresh()
         if name in self.generated:
             return self._generated(request, name, headers)
         if f"{name}/{PAGE_FILE}" in self.generated:  # an episode's folder without its slash
@@ -171,6 +172,13 @@ class SiteServer:
             raise web.HTTPNotFound(text="not found\n")
         headers["Content-Type"] = _content_type(target)
         return web.FileResponse(target, headers=headers)
+
+    def _may_be_generated(self, parts: list[str]) -> bool:
+        """A page, the feed, the show's cover, or a folder named without its slash."""
+        last = parts[-1]
+        if last == PAGE_FILE:
+            return True
+        return len(parts) == 1 and (last == self.config.feed.file or last.startswith("show-cover.") or "." not in last)
 
     def _generated(self, request: web.Request, name: str, headers: dict[str, str]) -> web.Response:
         body = self.generated[name]
