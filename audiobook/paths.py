@@ -24,4 +24,7 @@ def project_root() -> Path:
 
 
 def voices_dir() -> Path:
-    return project_root() / "voices"
+    """Voice profiles and the lexicon: inside the package when installed from a wheel (the build
+    puts the repository's voices/ there), else the checkout's voices/."""
+    packaged = Path(__file__).resolve().parent / "voices"
+    return packaged if packaged.is_dir() else project_root() / "voices"
