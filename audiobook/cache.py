@@ -8,9 +8,12 @@ never leaves an entry that is read back half-written.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
+import os
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MAGIC = b"ABSEG1\n"
 SUFFIX = ".seg"
+HOLDS_DIR = "holds"  # beside segments/: what running renders need (prune keeps it)
 
 
 def segment_key(spoken: str, engine: str, engine_version: str, voice: Voice) -> str:
@@ -91,6 +95,55 @@ class SegmentCache:
             return None
         samples = np.frombuffer(pcm, dtype="<i2")
         return Synthesis(samples, int(meta["sample_rate"]), boundaries)
+
+    def touch(self, keys: Iterable[str]) -> None:
+        """Mark entries as just used (their mtime), so `cache prune`'s grace period counts from the
+        last render that needed them, not from when they were written."""
+        for key in keys:
+            with contextlib.suppress(OSError):
+                os.utime(self.path(key))
+
+    @contextlib.contextmanager
+    def hold(self, keys: Iterable[str]) -> Iterator[None]:
+        """Declare, for the length of a render, the entries it needs: `cache prune` (from any
+        output folder) keeps them. The declaration is a file under holds/ locked by this process,
+        so one a killed render left behind is recognised (unlocked) and ignored."""
+        folder = self.root.parent / HOLDS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{os.getpid()}-{os.urandom(4).hex()}"
+        writing, path = folder / f".{name}.tmp", folder / f"{name}.json"
+        fd = os.open(writing, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # locked and complete before prune can see it
+            os.write(fd, json.dumps(sorted(set(keys))).encode("ascii"))
+            os.replace(writing, path)
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+            writing.unlink(missing_ok=True)
+            os.close(fd)
+
+    def held_keys(self) -> set[str]:
+        """The entries renders running now declared they need; declarations a dead process left
+        (no longer locked) are removed."""
+        held: set[str] = set()
+        folder = self.root.parent / HOLDS_DIR
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError:  # a running render's
+                    with os.fdopen(os.dup(fd), "rb") as fh:
+                        held.update(json.loads(fh.read()))
+                    continue
+                path.unlink(missing_ok=True)
+            finally:
+                os.close(fd)
+        return held
 
     def keys(self) -> Iterator[str]:
         if self.root.exists():

@@ -155,15 +155,17 @@ def _read_manifest(path: Path, refs: References) -> None:
 
 def prune_cache(output_roots: Sequence[Path], grace_s: float = DEFAULT_GRACE_S, dry_run: bool = False,
                 now: float | None = None) -> PruneResult:
-    """Remove cached segments that no manifest under `output_roots` references, legacy chapter
-    PCMs, leftover temp files and remembered results (memo.py: recomputed when needed), except
-    those modified within the last `grace_s` seconds."""
+    """Remove cached segments that no manifest under `output_roots` references and no running render
+    holds, legacy chapter PCMs, leftover temp files and remembered results (memo.py: recomputed when
+    needed), except those used within the last `grace_s` seconds (a render touches the segments it
+    uses, so this is the time since their last use)."""
     now = time.time() if now is None else now
     locks = [lock for root in output_roots if root.is_dir() for lock in open_workspace(root).lock_paths()]
     with no_render_running(locks, "prune"):
         refs = find_references(output_roots)
+        held = SegmentCache().held_keys()  # renders running into any output folder
         result = PruneResult(manifests=len(refs.manifests), dry_run=dry_run)
-        for kind, entries, keep in (("segment", segment_entries(), refs.segment_keys),
+        for kind, entries, keep in (("segment", segment_entries(), refs.segment_keys | held),
                                     ("pcm", pcm_entries(), set()),
                                     ("temp", temp_entries(), set()),
                                     ("memo", memo_entries(), set())):

@@ -45,7 +45,7 @@ from .audio.ffmpeg import decode_files, encode_mp3_files, mp3_encoder_gain_db
 from .audio.loudness import gated_loudness, master, master_blocks
 from .audio.mp3join import SAMPLES_PER_FRAME, read_frames, write_frames
 from .cache import SegmentCache
-from .errors import AudioError
+from .errors import AudioError, SegmentsLost
 from .models import Chapter
 from .publish.wordcues import word_cues
 from .tts.base import Synthesis
@@ -103,11 +103,16 @@ class _Plan:
 
 def _plan(chapter: Chapter, keys: list[str], cache: SegmentCache) -> _Plan:
     syntheses = []
+    lost = []
     for sentence, key in zip(chapter.sentences, keys, strict=True):
-        synthesis = cache.get(key)
+        synthesis = cache.get(key)  # checked: a corrupt entry is removed and reads as missing
         if synthesis is None:
-            raise AudioError(f"segment for {sentence.text[:30]!r} is missing from the cache; render again")
-        syntheses.append(synthesis)
+            lost.append(sentence.text)
+        else:
+            syntheses.append(synthesis)
+    if lost:
+        raise SegmentsLost(f"{len(lost)} cached sentence(s) of chapter {chapter.index} were corrupt or gone "
+                           f"(first: {lost[0][:30]!r})")
     pieces = [Piece(s.samples, s.sample_rate, sentence.pause_after_ms)
               for s, sentence in zip(syntheses, chapter.sentences, strict=True)]
     ranges = plan_blocks(chapter.sentences, [len(s.samples) / s.sample_rate for s in syntheses])

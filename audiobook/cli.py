@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from . import __version__
 from .config import Config, load_config, load_profile
@@ -27,8 +28,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# User text (titles, paths, error messages) is printed literally: no markup, emoji codes or highlighting.
+console = Console(markup=False, emoji=False, highlight=False)
+err_console = Console(stderr=True, markup=False, emoji=False, highlight=False)
+
+
+def error_line(message: str) -> Text:
+    return Text.assemble(("error:", "bold red"), " ", message)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="audiobook.toml (default: ./audiobook.toml)")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs and tracebacks.")]
@@ -235,7 +241,7 @@ def watch(
     def show(event: Rendered) -> None:
         name = event.article.name
         if event.error is not None:
-            err_console.print(f"[bold red]error:[/] {name}: {event.error}", highlight=False, soft_wrap=True)
+            err_console.print(error_line(f"{name}: {event.error}"), soft_wrap=True)
         elif event.result.changes:
             console.print(f"{name} ({event.reason}): {format_changes(event.result.changes, event.elapsed_s)}",
                           highlight=False, soft_wrap=True)
@@ -294,7 +300,7 @@ def main() -> None:
     except AudiobookError as exc:
         if _state["verbose"]:
             err_console.print_exception()
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(error_line(str(exc)), soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted; finished work is kept in the cache")

@@ -13,6 +13,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .paths import voices_dir
+from .showrules import check_base_url, check_category
 
 CONFIG_FILE = "audiobook.toml"
 
@@ -23,6 +24,12 @@ def load_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: file not found; create it or check the path") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{path} is a folder; give the path of the .toml file") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: can't read it ({exc.strerror}); check its permissions") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax") from exc
 
@@ -147,7 +154,24 @@ def load_config(path: Path | None = None) -> Config:
     return cfg
 
 
+# Numeric settings and their allowed ranges (inclusive): (section, key) → (low, high, unit).
+RANGES: dict[tuple[str, str], tuple[float, float, str]] = {
+    ("render", "loudness_lufs"): (-40.0, -10.0, "LUFS"),
+    ("render", "true_peak_dbtp"): (-10.0, 0.0, "dBTP"),
+    ("edge", "concurrency"): (1, 64, "requests"),
+    ("edge", "timeout_s"): (1.0, 600.0, "s"),
+    ("edge", "retries"): (0, 20, "retries"),
+}
+
+
 def _validate(cfg: Config, path: Path) -> None:
+    for (section, key), (low, high, unit) in RANGES.items():
+        value = getattr(getattr(cfg, section), key)
+        if not low <= value <= high:  # also false for NaN
+            raise ConfigError(f"{path} [{section}] {key} = {value!r} is out of range; allowed: {low:g} to "
+                              f"{high:g} {unit}")
+    check_base_url(cfg.show.base_url, str(path))
+    check_category(cfg.show.category, cfg.show.subcategory, str(path))
     choices = {
         ("feed", "items"): ("episodes", "chapters"),
         ("feed", "type"): ("episodic", "serial"),
@@ -169,8 +193,6 @@ def _validate(cfg: Config, path: Path) -> None:
             or feed_file == "index.html" or not feed_file.endswith((".rss", ".xml"))):
         raise ConfigError(f"{path} [feed] file = {feed_file!r} must be a plain file name ending in .rss (or .xml), "
                           "like feed.rss; the feed is written at the top of the site")
-    if not 1 <= cfg.edge.concurrency <= 64:
-        raise ConfigError(f"{path} [edge] concurrency must be between 1 and 64")
     if cfg.render.bitrate_kbps not in (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192):
         raise ConfigError(f"{path} [render] bitrate_kbps must be an MPEG-1 Layer III CBR rate, e.g. 64")
 
@@ -201,9 +223,14 @@ class VoiceProfile:
     pauses: PauseConfig = field(default_factory=PauseConfig)
 
 
-_RATE = re.compile(r"^[+-]\d{1,3}%$")
-_PITCH = re.compile(r"^[+-]\d{1,4}Hz$")
+_PERCENT = re.compile(r"^([+-]\d{1,3})%$")
+_HERTZ = re.compile(r"^([+-]\d{1,4})Hz$")
 _VOICE = re.compile(r"^[a-z]{2,3}-[A-Z]{2}(-[A-Za-z]+)?-[A-Za-z]+Neural$")
+LOCAL_VOICES = ("baker",)  # the embedded voice's names (tts/local.py)
+# Prosody settings: (pattern, lowest, highest, example). The service takes rate from -50% (half speed)
+# to +100% (double); the local voice does too.
+PROSODY = {"rate": (_PERCENT, -50, 100, "+10%"), "volume": (_PERCENT, -100, 100, "-10%"),
+           "pitch": (_HERTZ, -200, 200, "-20Hz")}
 
 
 def load_profile(name: str = "default", directory: Path | None = None) -> VoiceProfile:
@@ -224,12 +251,17 @@ def load_profile(name: str = "default", directory: Path | None = None) -> VoiceP
     profile.pauses = fill_dataclass(PauseConfig, pauses, f"{path} [pauses]")
     for key, value in vars(profile.pauses).items():
         if not 0 <= value <= 10_000:
-            raise ConfigError(f"{path} [pauses] {key} must be between 0 and 10000 ms")
-    checks = (("rate", _RATE, "like +10% or -5%"), ("volume", _RATE, "like +0% or -10%"),
-              ("pitch", _PITCH, "like +0Hz or -20Hz"))
-    for key, pattern, hint in checks:
-        if not pattern.match(getattr(profile, key)):
-            raise ConfigError(f"{path}: {key} = {getattr(profile, key)!r} must be {hint}")
+            raise ConfigError(f"{path} [pauses] {key} = {value} is out of range; allowed: 0 to 10000 ms")
+    for key, (pattern, low, high, example) in PROSODY.items():
+        value = getattr(profile, key)
+        match = pattern.match(value)
+        if match is None or not low <= int(match.group(1)) <= high:
+            unit = "Hz" if key == "pitch" else "%"
+            raise ConfigError(f"{path}: {key} = {value!r} must be like {example}, from {low:+d}{unit} to "
+                              f"{high:+d}{unit}")
+    if profile.local_voice not in LOCAL_VOICES:
+        raise ConfigError(f"{path}: local_voice = {profile.local_voice!r} is not a voice of the embedded engine; "
+                          f"allowed: {', '.join(LOCAL_VOICES)}")
     for key in ("edge_voice", "quote_voice"):
         value = getattr(profile, key)
         if value and not _VOICE.match(value):

@@ -29,6 +29,15 @@ class AudioError(AudiobookError):
     """Decoding, assembling or encoding audio failed (ffmpeg)."""
 
 
+class SegmentsLost(AudioError):
+    """Cached segments a chapter needs were corrupt or gone when it was assembled (the render
+    synthesizes them again once)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.synthesized = 0  # what the synthesis stage of that attempt had done
+
+
 class PublishError(AudiobookError):
     """Writing outputs (MP3 tags, sidecars, feed) failed."""
 

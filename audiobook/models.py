@@ -57,6 +57,7 @@ class Document:
     encoding: str = "utf-8"
     description: str = ""
     episode_id: str = ""  # front matter `id`: the episode's identity across titles, moves and machines
+    title_in_text: bool = False  # the title was taken from the start of the text: announcing it would repeat it
 
 
 @dataclass

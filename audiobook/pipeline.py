@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,11 +17,13 @@ from .cache import SegmentCache
 from .changes import ChangeSummary, summarize_changes
 from .config import Config, VoiceProfile
 from .episodes import claim_episode, source_of
-from .fsutil import atomic_write_bytes, atomic_write_text
+from .errors import SegmentsLost
+from .fsutil import Staging, atomic_write_text, remove_stale_temps
 from .models import Document, Script
 from .plan import make_script
 from .publish import EpisodeTags
 from .publish.generated import generated_cover
+from .publish.pages import PAGE_FILE
 from .publish.wording import synthetic_voice_note
 from .synthesize import ChapterGate, Progress, SynthStats, script_keys, synthesize_script
 from .text.ingest import ingest
@@ -77,7 +79,7 @@ def plan_article(path: Path, config: Config, profile: VoiceProfile, engine: str)
 def render(path: Path, config: Config, profile: VoiceProfile, engine_request: str,
            output_root: Path | None = None, progress: Progress | None = None,
            on_stage: Callable[[str], None] | None = None) -> RenderResult:
-    from .produce import AudioSettings, produce
+    from .produce import AudioSettings, produce, remove_stale
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -99,21 +101,32 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
     with claim_episode(ws, source_of(path), document.episode_id, document.title, path.stem) as episode:
         slug, folder, manifest = episode.slug, ws.folder(episode.slug), ws.manifest_path(episode.guid)
         previous = read_previous(manifest)
+        _remove_leftovers(folder, ws.episode_state(episode.guid))
         voice, quote_voice = voice_for(choice.name, profile), quote_voice_for(choice.name, profile)
         keys = script_keys(script, choice.name, engine_version(choice.name), voice, quote_voice)
         cache = SegmentCache()
         voices = describe_voices(voice, quote_voice)
-        if not (folder / cover_file).exists() or (folder / cover_file).read_bytes() != cover:
-            atomic_write_bytes(folder / cover_file, cover)
         tags = EpisodeTags(album=script.title, artist=script.author or config.show.author, date=script.date,
                            language=script.language, cover=cover, cover_mime=cover_mime,
                            comment=synthetic_voice_note(script.language))
         settings = AudioSettings(config.render.loudness_lufs, config.render.true_peak_dbtp, config.render.bitrate_kbps)
-        synth, produced = _side_by_side(
-            lambda gate: synthesize_script(script, keys, lambda: open_engine(choice.name, config), voice, cache,
-                                           progress, quote_voice, gate),
-            lambda ready: produce(script, keys, cache, folder, slug, tags, settings, previous, on_stage, ready),
-            lap)
+        stage = Staging()  # every output of this render is put in place at once, after it is all made
+        needed = [key for chapter_keys in keys for key in chapter_keys]
+        try:
+            with cache.hold(needed):  # `cache prune` from any output folder keeps these meanwhile
+                cache.touch(needed)  # and counts its grace period from now
+                synth, produced = _with_repair(lambda: _side_by_side(
+                    lambda gate: synthesize_script(script, keys, lambda: open_engine(choice.name, config), voice,
+                                                   cache, progress, quote_voice, gate),
+                    lambda ready: produce(script, keys, cache, folder, slug, tags, settings, previous, stage,
+                                          on_stage, ready),
+                    lap), stage)
+            if not (folder / cover_file).exists() or (folder / cover_file).read_bytes() != cover:
+                stage.write_bytes(folder / cover_file, cover)
+            stage.commit()
+        finally:
+            stage.discard()  # what a failure or Ctrl-C left staged
+        remove_stale(folder, previous, produced)
 
         changes = summarize_changes(previous, script, keys, synth.synthesized, synth.cached, produced.chapters,
                                     produced.episode.rebuilt, sum(timings.values()))
@@ -122,6 +135,31 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
     feed = _update_feed(ws, config)
     lap("feed")
     return RenderResult(folder, manifest, episode.guid, script, choice, synth, produced, feed, timings, changes)
+
+
+def _remove_leftovers(folder: Path, state: Path) -> None:
+    """Temp files of a render that was killed (kill -9, a power cut): its staged outputs in the
+    episode's folder and its unfinished manifest. Pages are written there by any render's site
+    build, so their temp files go only once they are clearly abandoned."""
+    removed = remove_stale_temps(folder, keep=(PAGE_FILE,)) + remove_stale_temps(folder, older_than_s=600)
+    removed += remove_stale_temps(state)
+    if removed:
+        log.info("removed %d temp files an interrupted render left in %s", removed, folder)
+
+
+def _with_repair(make: Callable[[], tuple[SynthStats, ProduceResult]],
+                 stage: Staging) -> tuple[SynthStats, ProduceResult]:
+    """Synthesize and assemble; if cached segments turn out corrupt or gone while assembling (a
+    damaged disk, a prune from another output folder), synthesize just those again and assemble
+    once more, in this same run."""
+    try:
+        return make()
+    except SegmentsLost as exc:
+        log.warning("%s; synthesizing them again", exc)
+        stage.discard()
+        first_synthesized = exc.synthesized
+    synth, produced = make()
+    return replace(synth, synthesized=synth.synthesized + first_synthesized), produced
 
 
 def _side_by_side(synthesize: Callable[[ChapterGate], SynthStats],
@@ -145,6 +183,9 @@ def _side_by_side(synthesize: Callable[[ChapterGate], SynthStats],
         lap("synthesize")
         try:
             produced = producing.result()
+        except SegmentsLost as exc:
+            exc.synthesized = synth.synthesized  # counted in the run's total when it repairs them
+            raise
         except BaseException:  # Ctrl-C while assembling: stop before the next chapter
             gate.stop()
             raise

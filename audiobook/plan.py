@@ -22,11 +22,15 @@ def _block_sentences(block: Block, pauses: PauseConfig, paragraph: int,
                      split_quotes: bool = False) -> list[tuple[str, int, SentenceKind, bool]]:
     """(display text, pause after, kind, is quoted speech) for each piece of one block.
     With split_quotes, quoted speech becomes pieces of its own (for a second voice)."""
-    if block.kind == "heading":
-        kind: SentenceKind = "title" if block.level == 0 else "heading"
-        return [(block.text.strip(), pauses.heading_ms, kind, False)]
-    if block.kind == "subheading":
-        return [(block.text.strip(), pauses.subheading_ms, "subheading", False)]
+    if block.kind in ("heading", "subheading"):
+        # A heading is one utterance, unless it is longer than a sentence may be (a title that is a
+        # whole paragraph): then it is split like one, with clause pauses inside.
+        kind: SentenceKind = "subheading" if block.kind == "subheading" else "title" if block.level == 0 \
+            else "heading"
+        last_pause = pauses.subheading_ms if kind == "subheading" else pauses.heading_ms
+        parts = [piece for piece, _ in segment(block.text.strip())]
+        return [(piece.strip(), last_pause if i == len(parts) - 1 else pauses.clause_ms, kind, False)
+                for i, piece in enumerate(parts)]
     pieces = segment(block.text)
     marked = split_quotations(block.text, pieces) if split_quotes else [(p, e, False) for p, e in pieces]
     out: list[tuple[str, int, SentenceKind, bool]] = []
@@ -61,8 +65,8 @@ def make_script(doc: Document, pauses: PauseConfig, spoken: SpokenFn, engine: st
                 split_quotes: bool = False) -> Script:
     dropped = list(doc.dropped)
     sections = find_sections(doc)
-    if not any(b.kind == "heading" and b.level == 0 for s in sections for b in s.blocks):
-        sections[0].blocks.insert(0, Block("heading", doc.title, 0, 0))  # always announce the title
+    if not doc.title_in_text and not any(b.kind == "heading" and b.level == 0 for s in sections for b in s.blocks):
+        sections[0].blocks.insert(0, Block("heading", doc.title, 0, 0))  # announce the title (once)
     chapters = [plan_chapter(i, s, pauses, spoken, dropped, split_quotes) for i, s in enumerate(sections, 1)]
     chapters = [c for c in chapters if c.sentences]
     for i, chapter in enumerate(chapters, 1):

@@ -25,7 +25,7 @@ from .audio.ffmpeg import MP3_RATE as WORK_RATE
 from .audio.mp3join import join_mp3
 from .cache import SegmentCache
 from .chapterbuild import ASSEMBLY_VERSION, AudioSettings, build_chapter_audio, digest
-from .fsutil import atomic_path
+from .fsutil import Staging
 from .models import Chapter, Script
 from .publish import (
     ChapterMark,
@@ -125,10 +125,11 @@ def _intact(folder: Path, recorded: dict[str, Any]) -> bool:
     return path.exists() and path.stat().st_size == recorded.get("bytes") and file_sha256(path) == recorded["sha256"]
 
 
-def _write_captions(folder: Path, stem: str, cues: list[list[Any]]) -> tuple[str, str]:
+def _write_captions(folder: Path, stem: str, cues: list[list[Any]], stage: Staging) -> tuple[str, str]:
     items = [Cue(int(a), int(b), text) for a, b, text in cues]
-    write_vtt(folder / f"{stem}.vtt", items)
-    write_srt(folder / f"{stem}.srt", items)
+    for name, write in ((f"{stem}.vtt", write_vtt), (f"{stem}.srt", write_srt)):
+        with stage.path(folder / name) as tmp:
+            write(tmp, items)
     return f"{stem}.vtt", f"{stem}.srt"
 
 
@@ -167,7 +168,8 @@ def _plan_jobs(script: Script, keys: list[list[str]], tags: EpisodeTags, setting
 
 def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Path, tags: EpisodeTags,
                    settings: AudioSettings, on_stage: ChapterProgress | None, measurer: ThreadPoolExecutor,
-                   wait_for: SegmentsReady | None) -> tuple[ChapterOut, Future[tuple[float, float]] | None]:
+                   wait_for: SegmentsReady | None, stage: Staging
+                   ) -> tuple[ChapterOut, Future[tuple[float, float]] | None]:
     """Keep the chapter file if nothing that shapes it changed; if only its tags changed (a title,
     the track count), copy its audio and rewrite the tags; else wait until its segments are all
     cached and build its audio (chapterbuild.py: after an edit, only the blocks that changed are
@@ -180,23 +182,25 @@ def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Pa
         on_stage(f"chapter {chapter.index}/{total}: assembling")
     same_text = prev is not None and [c[2] for c in prev.get("cues", [])] == [s.text for s in chapter.sentences]
     if prev and prev.get("audio_fingerprint") == job.audio_fp and same_text and _intact(folder, prev):
-        with atomic_path(path) as tmp:  # prev is this same file name: same audio, new tags
+        with stage.path(path) as tmp:  # prev is this same file name: same audio, new tags
             shutil.copyfile(path, tmp)
             write_chapter_tags(tmp, tags, chapter.index, total, chapter.title, job.lyrics)
+        new = stage.current(path)
         return _restore(ChapterOut, {**prev, "fingerprint": job.fingerprint, "title": chapter.title,
-                                     "blocks_encoded": 0, "index": chapter.index, "bytes": path.stat().st_size,
-                                     "sha256": file_sha256(path)}, rebuilt=True), None
+                                     "blocks_encoded": 0, "index": chapter.index, "bytes": new.stat().st_size,
+                                     "sha256": file_sha256(new)}, rebuilt=True), None
     if wait_for:
         wait_for(chapter.index)
     usable = prev if prev and _intact(folder, prev) else None
-    with atomic_path(path) as tmp:
+    with stage.path(path) as tmp:
         audio = build_chapter_audio(chapter, job.keys, cache, settings, usable, path if usable else None, tmp,
                                     measurer)
         write_chapter_tags(tmp, tags, chapter.index, total, chapter.title, job.lyrics)
     log.debug("chapter %d: %d of %d blocks encoded", chapter.index, audio.encoded, len(audio.blocks))
-    vtt, srt = _write_captions(folder, job.stem, audio.captions)
+    vtt, srt = _write_captions(folder, job.stem, audio.captions, stage)
     duration_ms = round(1000 * audio.samples / WORK_RATE)
-    out = ChapterOut(chapter.index, chapter.title, file, path.stat().st_size, file_sha256(path), duration_ms,
+    new = stage.current(path)
+    out = ChapterOut(chapter.index, chapter.title, file, new.stat().st_size, file_sha256(new), duration_ms,
                      0, duration_ms, vtt, srt, job.audio_fp, job.fingerprint, job.keys, audio.cues, audio.captions,
                      math.nan, math.nan, rebuilt=True, gain_db=audio.gain_db, mastering=settings.digest(),
                      blocks=[asdict(b) for b in audio.blocks], blocks_encoded=audio.encoded)
@@ -204,10 +208,11 @@ def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Pa
 
 
 def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: Path, slug: str,
-            tags: EpisodeTags, settings: AudioSettings, previous: dict[str, Any] | None,
+            tags: EpisodeTags, settings: AudioSettings, previous: dict[str, Any] | None, stage: Staging,
             on_stage: ChapterProgress | None = None, wait_for: SegmentsReady | None = None) -> ProduceResult:
-    """Build what changed. With wait_for, this runs beside the synthesis stage: a chapter to
-    rebuild is started once wait_for says its segments are all cached."""
+    """Build what changed into `stage` (the caller commits it, then calls remove_stale). With
+    wait_for, this runs beside the synthesis stage: a chapter to rebuild is started once wait_for
+    says its segments are all cached."""
     folder.mkdir(parents=True, exist_ok=True)
     jobs = _plan_jobs(script, keys, tags, settings, previous)
     # A rebuilt chapter's new blocks are measured (decoded, gated, true peak) on the measurer's
@@ -220,25 +225,25 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
             ordered = sorted(jobs, key=lambda job: position[job.chapter.index])
             done = dict(zip((job.chapter.index for job in ordered),
                             pool.map(lambda job: _build_chapter(job, len(jobs), cache, folder, tags, settings,
-                                                                on_stage, measurer, wait_for), ordered), strict=True))
+                                                                on_stage, measurer, wait_for, stage), ordered),
+                            strict=True))
             built = [done[job.chapter.index] for job in jobs]
         outs = [out for out, _ in built]
         for out, job in zip(outs, jobs, strict=True):  # the page's transcript layout, from this script
             out.kinds = [s.kind for s in job.chapter.sentences]
             out.paragraphs = [s.paragraph for s in job.chapter.sentences]
-        episode = _episode(script, outs, folder, slug, tags, previous, on_stage)
+        episode = _episode(script, outs, folder, slug, tags, previous, on_stage, stage)
         for out, measured in built:
             if measured is not None:
                 lufs, peak = measured.result()
                 out.lufs, out.true_peak_dbtp = round(lufs, 2), round(peak, 2)
     if episode.rebuilt:
         episode.lufs, episode.true_peak_dbtp = _episode_loudness(outs)
-    _remove_stale(folder, previous, [*outs, episode])
     return ProduceResult(outs, episode)
 
 
 def _episode(script: Script, outs: list[ChapterOut], folder: Path, slug: str, tags: EpisodeTags,
-             previous: dict[str, Any] | None, on_stage: ChapterProgress | None) -> EpisodeOut:
+             previous: dict[str, Any] | None, on_stage: ChapterProgress | None, stage: Staging) -> EpisodeOut:
     # The episode is the chapter files' frames joined: its fingerprint is theirs plus its own tags.
     episode_fp = digest({"chapters": [[c.sha256, c.title] for c in outs],
                          "tags": {**asdict(tags), "cover": hashlib.sha256(tags.cover or b"").hexdigest()},
@@ -247,11 +252,12 @@ def _episode(script: Script, outs: list[ChapterOut], folder: Path, slug: str, ta
     if prev_episode and prev_episode.get("file") == f"{slug}.mp3" and _unchanged(folder, prev_episode, episode_fp):
         _place_chapters(outs, prev_episode["chapter_starts"], prev_episode["samples"])
         return _restore(EpisodeOut, prev_episode)
-    return _produce_episode(script, outs, folder, slug, tags, episode_fp, on_stage)
+    return _produce_episode(script, outs, folder, slug, tags, episode_fp, on_stage, stage)
 
 
-def _remove_stale(folder: Path, previous: dict[str, Any] | None, current: list[ChapterOut | EpisodeOut]) -> None:
+def remove_stale(folder: Path, previous: dict[str, Any] | None, produced: ProduceResult) -> None:
     """Delete outputs of the previous render that this one no longer has (a removed or renamed chapter)."""
+    current: list[ChapterOut | EpisodeOut] = [*produced.chapters, produced.episode]
     keep = {name for out in current
             for name in (out.file, out.vtt, out.srt, getattr(out, "chapters_json", None)) if name}
     old = [*(previous or {}).get("chapters", []), (previous or {}).get("episode") or {}]
@@ -287,20 +293,22 @@ def _chapter_lyrics(chapter: ChapterOut) -> str:
 
 
 def _produce_episode(script: Script, chapters: list[ChapterOut], folder: Path, slug: str, tags: EpisodeTags,
-                     fingerprint: str, on_stage: ChapterProgress | None) -> EpisodeOut:
+                     fingerprint: str, on_stage: ChapterProgress | None, stage: Staging) -> EpisodeOut:
     if on_stage:
         on_stage("full episode: joining chapters")
     file = f"{slug}.mp3"
     path = folder / file
-    with atomic_path(path) as tmp:
-        starts, total = join_mp3([folder / c.file for c in chapters], tmp)
+    with stage.path(path) as tmp:
+        starts, total = join_mp3([stage.current(folder / c.file) for c in chapters], tmp)
         _place_chapters(chapters, starts, total)
         marks = [ChapterMark(c.title, c.start_ms, c.end_ms) for c in chapters]
         lyrics = "\n\n".join(_chapter_lyrics(c) for c in chapters)
         write_episode_tags(tmp, tags, script.title, marks, lyrics)
     captions = [[a + c.start_ms, b + c.start_ms, text] for c in chapters for a, b, text in c.captions]
-    vtt, srt = _write_captions(folder, slug, captions)
+    vtt, srt = _write_captions(folder, slug, captions, stage)
     chapters_json = f"{slug}.chapters.json"
-    write_chapters_json(folder / chapters_json, marks, title=script.title)
-    return EpisodeOut(file, path.stat().st_size, file_sha256(path), round(total * 1000 / WORK_RATE), vtt, srt,
+    with stage.path(folder / chapters_json) as tmp:
+        write_chapters_json(tmp, marks, title=script.title)
+    new = stage.current(path)
+    return EpisodeOut(file, new.stat().st_size, file_sha256(new), round(total * 1000 / WORK_RATE), vtt, srt,
                       chapters_json, fingerprint, math.nan, math.nan, starts, total, rebuilt=True)

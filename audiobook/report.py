@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .changes import format_changes
 from .models import Script
@@ -22,7 +23,7 @@ def fmt_ms(ms: float) -> str:
 
 
 def print_plan(console: Console, script: Script) -> None:
-    console.print(f"[bold]{script.title}[/]", highlight=False)
+    console.print(Text(script.title, style="bold"))
     console.print(f"author: {script.author or '—'}   language: {script.language}   "
                   f"engine: {script.engine}   source: {script.source}", highlight=False)
     table = Table(title="chapters", show_lines=False)
@@ -33,43 +34,48 @@ def print_plan(console: Console, script: Script) -> None:
         est = chapter_estimate_ms(ch)
         total += est
         table.add_row(str(ch.index), ch.title, str(len(ch.sentences)), fmt_ms(est))
-    table.add_row("", "[bold]total[/]", str(sum(len(c.sentences) for c in script.chapters)), fmt_ms(total))
+    table.add_row("", Text("total", style="bold"), str(sum(len(c.sentences) for c in script.chapters)), fmt_ms(total))
     console.print(table)
 
     for ch in script.chapters:
-        console.print(f"\n[bold]{ch.index}. {ch.title}[/]", highlight=False)
+        console.print(Text(f"\n{ch.index}. {ch.title}", style="bold"))
         for s in ch.sentences[:FIRST_SPOKEN]:
-            console.print(f"  [dim]{s.kind:<10}[/] {s.text}", highlight=False)
+            console.print(Text.assemble("  ", (f"{s.kind:<10}", "dim"), " ", s.text))
             if s.spoken != s.text:
-                console.print(f"  [dim]{'  spoken':<10}[/] [green]{s.spoken}[/]", highlight=False)
+                console.print(Text.assemble("  ", (f"{'  spoken':<10}", "dim"), " ", (s.spoken, "green")))
         if len(ch.sentences) > FIRST_SPOKEN:
-            console.print(f"  [dim]… {len(ch.sentences) - FIRST_SPOKEN} more[/]")
+            console.print(Text(f"  … {len(ch.sentences) - FIRST_SPOKEN} more", style="dim"))
 
     if script.dropped:
-        console.print(f"\n[bold]not narrated[/] ({len(script.dropped)} lines)")
+        console.print(Text.assemble("\n", ("not narrated", "bold"), f" ({len(script.dropped)} lines)"))
         for d in script.dropped:
-            console.print(f"  line {d.line:>3} [dim]{d.rule:<18}[/] {d.text[:70]}", highlight=False)
+            console.print(Text.assemble(f"  line {d.line:>3} ", (f"{d.rule:<18}", "dim"), " ", d.text[:70]))
     if script.garbled:
-        console.print(f"\n[bold yellow]garbled text[/] ({len(script.garbled)} spans)")
+        console.print(Text.assemble("\n", ("garbled text", "bold yellow"), f" ({len(script.garbled)} spans)"))
         for g in script.garbled:
             fix = f"→ {g.replacement}" if g.action == "repaired" else "clause dropped"
-            console.print(f"  {g.line}:{g.col} {g.original!r} [yellow]{g.action}[/] {fix}", highlight=False)
+            console.print(Text.assemble(f"  {g.line}:{g.col} {g.original!r} ", (g.action, "yellow"), f" {fix}"))
     hits = Counter(h for ch in script.chapters for s in ch.sentences for h in s.lexicon_hits)
     if hits:
-        console.print(f"\n[bold]lexicon[/] ({sum(hits.values())} hits)")
-        console.print("  " + ", ".join(f"{k}×{v}" for k, v in hits.most_common()), highlight=False)
+        console.print(Text.assemble("\n", ("lexicon", "bold"), f" ({sum(hits.values())} hits)"))
+        console.print("  " + ", ".join(f"{k}×{v}" for k, v in hits.most_common()))
 
 
 class RenderProgress:
-    """Progress bars on stderr: one per chapter while synthesizing, then one line per stage."""
+    """Progress on stderr: on a terminal, a bar per chapter while synthesizing, then a line per stage;
+    piped or redirected, plain lines (a chapter's progress at each quarter, and each stage)."""
+
+    PLAIN_STEPS = 4  # lines per chapter when not on a terminal
 
     def __init__(self, console: Console) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.console = console
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                  TimeElapsedColumn(), console=console, transient=False)
+        self.live = console.is_terminal
+        self._progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), console=console, transient=False, disable=not self.live)
         self._tasks: dict[int, object] = {}
+        self._printed: dict[int, int] = {}  # chapter → steps printed (plain mode)
 
     def __enter__(self) -> RenderProgress:
         self._progress.__enter__()
@@ -79,18 +85,24 @@ class RenderProgress:
         self._progress.__exit__(*exc)  # type: ignore[arg-type]
 
     def advance(self, chapter: int, done: int, total: int) -> None:
+        if not self.live:
+            step = self.PLAIN_STEPS * done // max(total, 1)
+            if step > self._printed.get(chapter, 0) or (done == 0 and chapter not in self._printed):
+                self._printed[chapter] = step
+                self.console.print(f"synthesizing chapter {chapter}: {done}/{total}")
+            return
         if chapter not in self._tasks:
             self._tasks[chapter] = self._progress.add_task(f"synthesizing chapter {chapter}", total=total)
         self._progress.update(self._tasks[chapter], completed=done)  # type: ignore[arg-type]
 
     def stage(self, text: str) -> None:
-        self._progress.console.print(f"[dim]{text}[/]", highlight=False)
+        self._progress.console.print(Text(text, style="dim"))
 
 
 def print_render(console: Console, result) -> None:  # result: pipeline.RenderResult
     produced = result.produced
     synth = result.synth
-    console.print(f"[bold]{result.script.title}[/] → {result.folder}", highlight=False)
+    console.print(Text.assemble((result.script.title, "bold"), f" → {result.folder}"))
     console.print(f"engine: {result.engine.name} ({result.engine.reason})", highlight=False)
     table = Table(show_header=True)
     for col in ("#", "file", "duration", "LUFS", "dBTP", ""):

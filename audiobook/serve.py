@@ -19,9 +19,12 @@ import argparse
 import asyncio
 import hashlib
 import logging
+import math
+import re
 import socket
 import sys
 from collections.abc import Callable
+from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -171,7 +174,7 @@ class SiteServer:
         if target is None:
             raise web.HTTPNotFound(text="not found\n")
         headers["Content-Type"] = _content_type(target)
-        return web.FileResponse(target, headers=headers)
+        return _SiteFile(target, headers, _with_usable_range(request, target))
 
     def _may_be_generated(self, parts: list[str]) -> bool:
         """A page, the feed, the show's cover, or a folder named without its slash."""
@@ -188,6 +191,53 @@ class SiteServer:
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers=headers)
         return web.Response(body=body, headers=headers)
+
+
+class _SiteFile(web.FileResponse):
+    """A file sent with aiohttp's FileResponse (sendfile, conditional requests, one byte range),
+    answering the request as _with_usable_range rewrote its Range header."""
+
+    def __init__(self, path: Path, headers: dict[str, str], ranged: web.BaseRequest) -> None:
+        super().__init__(path, headers=headers)
+        self._ranged = ranged
+
+    async def prepare(self, request: web.BaseRequest):  # type: ignore[no-untyped-def]
+        return await super().prepare(self._ranged)
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _with_usable_range(request: web.Request, path: Path) -> web.BaseRequest:
+    """The request with the Range header RFC 9110 says to act on (§14.2, §13.1.5): none when it
+    is malformed, asks for several ranges (served whole rather than as multipart), or comes with
+    an If-Range that doesn't match the file (a strong ETag, or the exact Last-Modified date); a
+    suffix of zero bytes is unsatisfiable (416)."""
+    value = request.headers.get("Range")
+    if value is None:
+        return request
+    match = _RANGE.match(value.replace(" ", ""))
+    usable = match is not None and (match[1] or match[2]) != "" and _if_range_matches(request, path)
+    if usable and match and match[1] and match[2] and int(match[1]) > int(match[2]):
+        usable = False  # last before first: an invalid range, ignored
+    if usable and match and not match[1] and int(match[2]) == 0:
+        raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{path.stat().st_size}"})
+    if usable:
+        return request
+    headers = request.headers.copy()
+    headers.popall("Range", None)
+    headers.popall("If-Range", None)
+    return request.clone(headers=headers)
+
+
+def _if_range_matches(request: web.Request, path: Path) -> bool:
+    condition = request.headers.get("If-Range")
+    if condition is None:
+        return True
+    st = path.stat()
+    if condition.startswith(('"', "W/")):  # a weak ETag never matches
+        return condition == f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
+    return condition == formatdate(math.ceil(st.st_mtime), usegmt=True)  # as FileResponse's Last-Modified
 
 
 def _content_type(path: Path) -> str:
@@ -221,11 +271,16 @@ def _lan_address() -> str:
             return "127.0.0.1"
 
 
+IDLE_TIMEOUT_S = 15.0  # a connection with no complete request for this long is closed
+
+
 def serve(output: Path, host: str = "127.0.0.1", port: int = 8000, base_url: str | None = None,
-          config: Config | None = None, announce: Callable[[str], None] = print) -> None:
+          config: Config | None = None, announce: Callable[[str], None] = print,
+          idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:
     """Serve the site of the output folder `output` until interrupted. Port 0 picks a free port.
     The feed and pages are made for `base_url` (default: the served address), and again whenever
-    an episode is rendered; `announce` is told the page and feed URLs once the socket listens."""
+    an episode is rendered; `announce` is told the page and feed URLs once the socket listens.
+    Idle connections (also ones trickling a request's headers) are closed after `idle_timeout_s`."""
     config = config or load_config()
     ws = open_workspace(output)
     if not ws.site.is_dir():
@@ -251,7 +306,8 @@ def serve(output: Path, host: str = "127.0.0.1", port: int = 8000, base_url: str
         raise
     announce(f"serving {ws.site} on {host}:{sock.getsockname()[1]}; the show's page: {base} ; "
              f"subscribe to {base}{config.feed.file}")
-    web.run_app(make_app(server), sock=sock, print=None, access_log=None, handle_signals=True)
+    web.run_app(make_app(server), sock=sock, print=None, access_log=None, handle_signals=True,
+                keepalive_timeout=idle_timeout_s)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,11 +317,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--base-url", default=None)
     parser.add_argument("--config", type=Path, default=None)
+    parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT_S)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s", stream=sys.stderr)
     try:
         serve(args.output, args.host, args.port, args.base_url, load_config(args.config),
-              announce=lambda line: print(line, flush=True))
+              announce=lambda line: print(line, flush=True), idle_timeout_s=args.idle_timeout)
     except AudiobookError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

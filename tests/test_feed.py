@@ -25,7 +25,8 @@ from mutagen.id3 import ID3
 from audiobook.audio.ffmpeg import decode_pcm
 from audiobook.config import Config, FeedConfig, ShowConfig
 from audiobook.errors import ConfigError, PublishError
-from audiobook.publish.feed import APPLE_CATEGORIES, NS, podcast_guid
+from audiobook.publish.feed import NS, podcast_guid
+from audiobook.showrules import APPLE_CATEGORIES
 from audiobook.publish.feed import feed_xml as workspace_feed_xml
 from audiobook.publish.site import build_site
 from audiobook.workspace import Workspace

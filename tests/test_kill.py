@@ -126,7 +126,8 @@ def test_ctrl_c_while_chapters_assemble_beside_synthesis(slow_fake: FakeEdgeServ
     config.write_text("[edge]\nconcurrency = 2\n", encoding="utf-8")
     out = tmp_path / "out"
     folder = out / "site" / slugify(TITLE)
-    a_chapter = lambda: any(folder.glob("0*.mp3"))  # noqa: E731
+    # a chapter being built: staged under a temp name, put in place only when the whole render is done
+    a_chapter = lambda: any(p.stat().st_size > 0 for p in folder.glob(".0*.mp3.*.tmp"))  # noqa: E731
 
     run1 = start_render(article, out, config)
     wait_for(a_chapter, run1)
@@ -137,6 +138,7 @@ def test_ctrl_c_while_chapters_assemble_beside_synthesis(slow_fake: FakeEdgeServ
     assert time.monotonic() - started < 10
     assert "Traceback" not in stderr
     assert not list(folder.glob(".*tmp*")), "no half-written file is left behind"
+    assert not list(folder.glob("0*.mp3")), "nothing of an unfinished render is put in place"
 
     run2 = start_render(article, out, config)
     stdout, stderr = run2.communicate(timeout=120)

@@ -341,3 +341,74 @@ def test_chapters_json_served_is_the_file(site: tuple[str, Path]) -> None:
     status, _, body = request(base, "GET", url[len(base) - 1:])
     assert status == 200
     assert json.loads(body) == json.loads((root / "茶与代码" / "茶与代码.chapters.json").read_text("utf-8"))
+
+
+# --- RFC 9110 range quirks and idle connections ----------------------------------------------------
+
+
+def _etag_and_date(base: str, path: str) -> tuple[str, str]:
+    _, headers, _ = request(base, "HEAD", path)
+    return headers["etag"], headers["last-modified"]
+
+
+@pytest.mark.parametrize(("range_header", "status"), [
+    ("bytes=0-1,5-6", 200),  # several ranges: the whole file, not a 416 (multipart is optional)
+    ("bytes=0-1, 5-6", 200),
+    ("bytes=5-2", 200),  # last before first: an invalid range is ignored
+    ("bytes=abc", 200),
+    ("items=0-1", 200),  # a unit we don't know is ignored
+    ("bytes=-0", 416),  # a zero-byte suffix is unsatisfiable
+    ("bytes=0-0", 206),
+], ids=["multi", "multi-spaced", "backwards", "garbage", "other-unit", "empty-suffix", "one-byte"])
+def test_range_edge_cases(site: tuple[str, Path], range_header: str, status: int) -> None:
+    base, root = site
+    path, length = enclosures(base)[0]
+    got, headers, body = request(base, "GET", path, {"Range": range_header})
+    assert got == status
+    if status == 200:
+        assert len(body) == length
+    if status == 416:
+        assert headers["content-range"] == f"bytes */{length}"
+
+
+def test_if_range_sends_the_range_only_while_the_file_is_unchanged(site: tuple[str, Path]) -> None:
+    base, _ = site
+    path, length = enclosures(base)[0]
+    etag, modified = _etag_and_date(base, path)
+    for condition, expected in ((etag, 206), (modified, 206), ('"another"', 200), (f"W/{etag}", 200),
+                                ("Mon, 01 Jan 2001 00:00:00 GMT", 200)):
+        status, _, body = request(base, "GET", path, {"Range": "bytes=0-1", "If-Range": condition})
+        assert (status, len(body)) == (expected, 2 if expected == 206 else length), condition
+
+
+def test_idle_and_trickling_connections_are_closed(tmp_path: Path) -> None:
+    root = tmp_path / "output"
+    make_article(root, "茶", [("开篇", 1.0)])
+    proc = subprocess.Popen([sys.executable, "-m", "audiobook.serve", str(root), "--port", "0", "--idle-timeout",
+                             "1.5", "--config", str(write_config(tmp_path))], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        port = int(re.search(r":(\d+);", proc.stdout.readline()).group(1))
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(50)]
+        slow = socket.create_connection(("127.0.0.1", port))
+        slow.sendall(b"GET / HTTP/1.1\r\n")
+        started = time.monotonic()
+        for _ in range(4):  # a header line now and then never completes the request
+            time.sleep(0.5)
+            with contextlib.suppress(OSError):
+                slow.sendall(b"X-Slow: 1\r\n")
+        for sock in [*idle, slow]:
+            sock.settimeout(10)
+            try:
+                data = sock.recv(100)
+            except ConnectionResetError:
+                data = b""
+            assert data == b"" or data.startswith(b"HTTP/1.1 4"), data  # closed (maybe with a 408)
+            sock.close()
+        assert time.monotonic() - started < 8
+        assert request(f"http://127.0.0.1:{port}/", "GET", "/feed.rss")[0] == 200  # still serving
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()

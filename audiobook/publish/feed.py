@@ -20,13 +20,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from lxml import etree
 
 from .. import __version__
 from ..config import Config
 from ..errors import ConfigError, PublishError
+from ..showrules import check_base_url, check_category
 from ..workspace import Workspace
 from .feed_articles import Article, MediaFile, load_articles
 from .wording import synthetic_voice_note
@@ -115,12 +116,12 @@ class Show:
     def from_config(cls, config: Config, articles: list[Article], base_url: str | None) -> Show:
         s = config.show
         where = str(config.path or "audiobook.toml")
-        base = _check_base_url(base_url or s.base_url, where)
+        base = check_base_url(base_url or s.base_url, where)
         feed_url = base + quote(config.feed.file)
         per_chapter = config.feed.items == "chapters"
         authors = list(dict.fromkeys(a.author for a in articles if a.author))
         title = s.title or _default_title(articles, authors)
-        _check_category(s.category, s.subcategory, where)
+        check_category(s.category, s.subcategory, where)  # configs made in code skip load_config's checks
         title, author = clean_text(title, 255), clean_text(s.author or "、".join(authors) or title, 255)
         art = show_art(config, title, author)
         return cls(
@@ -144,30 +145,6 @@ class Show:
             per_chapter=per_chapter,
             feed_file=config.feed.file,
         )
-
-
-def _check_base_url(url: str, where: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise ConfigError(f"{where} [show] base_url = {url!r} must be an absolute http(s) URL of the output "
-                          "folder, like https://example.com/podcast/")
-    if parts.scheme != "https":
-        log.info("base_url %s is not https: fine for a local/LAN feed; podcast directories want https", url)
-    # An IRI like https://例子.com/书架/ becomes a URI: feeds carry ASCII URLs.
-    netloc = parts.netloc if parts.netloc.isascii() else parts.netloc.encode("idna").decode("ascii")
-    path = quote(parts.path, safe="/%!$&'()*+,;=:@~")
-    return f"{parts.scheme}://{netloc}{path}" + ("" if path.endswith("/") else "/")
-
-
-def _check_category(category: str, subcategory: str, where: str) -> None:
-    if category not in APPLE_CATEGORIES:
-        raise ConfigError(f"{where} [show] category = {category!r} is not an Apple Podcasts category; "
-                          f"allowed: {', '.join(APPLE_CATEGORIES)}")
-    subs = APPLE_CATEGORIES[category]
-    if subcategory and subcategory not in subs:
-        allowed = ", ".join(subs) if subs else "none (leave it empty)"
-        raise ConfigError(f"{where} [show] subcategory = {subcategory!r} is not under {category!r}; "
-                          f"allowed: {allowed}")
 
 
 def _default_title(articles: list[Article], authors: list[str]) -> str:
@@ -432,33 +409,3 @@ def truncate_utf8(text: str, max_bytes: int) -> str:
     if len(encoded) <= max_bytes:
         return text
     return encoded[: max_bytes - 3].decode("utf-8", errors="ignore") + "…"
-
-
-# Apple Podcasts categories (podcasters.apple.com/support/1691, = W3C feedvalidator's list).
-APPLE_CATEGORIES: dict[str, tuple[str, ...]] = {
-    "Arts": ("Books", "Design", "Fashion & Beauty", "Food", "Performing Arts", "Visual Arts"),
-    "Business": ("Careers", "Entrepreneurship", "Investing", "Management", "Marketing", "Non-Profit"),
-    "Comedy": ("Comedy Interviews", "Improv", "Stand-Up"),
-    "Education": ("Courses", "How To", "Language Learning", "Self-Improvement"),
-    "Fiction": ("Comedy Fiction", "Drama", "Science Fiction"),
-    "Government": (),
-    "History": (),
-    "Health & Fitness": ("Alternative Health", "Fitness", "Medicine", "Mental Health", "Nutrition",
-                         "Sexuality"),
-    "Kids & Family": ("Education for Kids", "Parenting", "Pets & Animals", "Stories for Kids"),
-    "Leisure": ("Animation & Manga", "Automotive", "Aviation", "Crafts", "Games", "Hobbies",
-                "Home & Garden", "Video Games"),
-    "Music": ("Music Commentary", "Music History", "Music Interviews"),
-    "News": ("Business News", "Daily News", "Entertainment News", "News Commentary", "Politics",
-             "Sports News", "Tech News"),
-    "Religion & Spirituality": ("Buddhism", "Christianity", "Hinduism", "Islam", "Judaism", "Spirituality"),
-    "Science": ("Astronomy", "Chemistry", "Earth Sciences", "Life Sciences", "Mathematics",
-                "Natural Sciences", "Nature", "Physics", "Social Sciences"),
-    "Society & Culture": ("Documentary", "Personal Journals", "Philosophy", "Places & Travel",
-                          "Relationships"),
-    "Sports": ("Baseball", "Basketball", "Cricket", "Fantasy Sports", "Football", "Golf", "Hockey", "Rugby",
-               "Running", "Soccer", "Swimming", "Tennis", "Volleyball", "Wilderness", "Wrestling"),
-    "Technology": (),
-    "True Crime": (),
-    "TV & Film": ("After Shows", "Film History", "Film Interviews", "Film Reviews", "TV Reviews"),
-}

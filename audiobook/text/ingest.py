@@ -107,8 +107,11 @@ def ingest(path: Path, boilerplate: BoilerplateConfig | None = None) -> Document
 
     title = meta.get("title", "")
     _promote_title(blocks, title)
+    title_in_text = False
     if not title:
         title = _ATTRIBUTION.sub("", blocks[0].text).strip() or blocks[0].text
+        if not (blocks[0].kind == "heading" and blocks[0].level == 0):  # a long first paragraph
+            title, title_in_text = derived_title(title), True
     return Document(
         title=title,
         author=author,
@@ -122,7 +125,23 @@ def ingest(path: Path, boilerplate: BoilerplateConfig | None = None) -> Document
         encoding=encoding,
         description=meta.get("description", ""),
         episode_id=meta.get("id", ""),
+        title_in_text=title_in_text,
     )
+
+
+MAX_DERIVED_TITLE_CHARS = 40
+
+
+def derived_title(text: str) -> str:
+    """A title for an article that has none, from its first paragraph: the first sentence, cut at a
+    word or clause boundary to at most MAX_DERIVED_TITLE_CHARS characters (… marks a cut)."""
+    from .segment import split_long, split_sentences
+
+    first = split_sentences(text)[0].strip()
+    if len(first) <= MAX_DERIVED_TITLE_CHARS:
+        return first
+    head = split_long(first, MAX_DERIVED_TITLE_CHARS)[0].strip().rstrip("，,、：:；;")
+    return head + "…"
 
 
 def join_wrapped(left: str, right: str) -> str:

@@ -32,6 +32,16 @@ _EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~)(?=\S)(.+?)(?<=\S)\1")
 _FOOTNOTE = re.compile(r"\[\^[^\]]+\]")
 
 
+# What a reader never sees: HTML comments, and the contents of script/style/template elements (also
+# across lines). Replaced by as many newlines as they spanned, so line numbers stay true.
+_UNREAD_HTML = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|template|noscript)\b[^>]*>.*?(?:</\1\s*>|\Z)",
+                          re.DOTALL | re.IGNORECASE)
+
+
+def _hide_unread_html(body: str) -> str:
+    return _UNREAD_HTML.sub(lambda m: "\n" * m.group().count("\n"), body)
+
+
 @dataclass
 class MdLine:
     line: int  # 1-based source line
@@ -52,13 +62,47 @@ def split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str, int]:
     newline = rest.find("\n")
     body = "" if newline < 0 else rest[newline + 1:]
     try:
-        data = yaml.safe_load(raw) or {}
+        data = yaml.load(raw, Loader=_TextLoader) or {}  # a SafeLoader
     except yaml.YAMLError as exc:
         raise InputError(f"{name}: front matter is not valid YAML ({exc}); fix the block between ---") from exc
     if not isinstance(data, dict):
         raise InputError(f"{name}: front matter must be a YAML mapping of key: value lines")
-    meta = {k: str(v).strip() for k, v in data.items() if k in FRONT_MATTER_KEYS and v is not None}
+    meta = {}
+    for key, value in data.items():
+        if key not in FRONT_MATTER_KEYS or value is None:
+            continue
+        if not isinstance(value, str):
+            raise InputError(f"{name}: front matter {key}: must be text, got a {type(value).__name__} ({value!r}); "
+                             f"write it on one line, e.g. {key}: ...")
+        meta[key] = value.strip()
+    if meta.get("date"):
+        meta["date"] = check_date(meta["date"], name)
     return meta, body, raw.count("\n") + 2
+
+
+class _TextLoader(yaml.SafeLoader):
+    """YAML with every plain scalar read as text: `date: 2026-02-30` stays a string we can check
+    (PyYAML would raise constructing it), `title: yes` stays "yes", `title: 1984` stays "1984"."""
+
+
+_TextLoader.yaml_implicit_resolvers = {}
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def check_date(value: str, name: str) -> str:
+    """A front-matter date as YYYY, YYYY-MM or YYYY-MM-DD that exists (an InputError otherwise)."""
+    import datetime
+
+    match = _DATE.match(value)
+    try:
+        if match is None:
+            raise ValueError("not YYYY-MM-DD")
+        datetime.date(int(match[1]), int(match[2] or 1), int(match[3] or 1))
+    except ValueError as exc:
+        raise InputError(f"{name}: front matter date: {value!r} is not a date ({exc}); write it as YYYY-MM-DD, "
+                         "e.g. date: 2026-11-30") from None
+    return value
 
 
 def inline_to_text(text: str) -> str:
@@ -77,7 +121,7 @@ def inline_to_text(text: str) -> str:
 def parse_markdown(body: str, first_line: int = 1) -> list[MdLine]:
     out: list[MdLine] = []
     in_fence = False
-    lines = body.split("\n")
+    lines = _hide_unread_html(body).split("\n")
     for i, raw in enumerate(lines):
         lineno = first_line + i
         if _FENCE.match(raw):
@@ -98,9 +142,9 @@ def parse_markdown(body: str, first_line: int = 1) -> list[MdLine]:
         if m := _LIST.match(stripped):
             out.append(MdLine(lineno, "list_item", inline_to_text(m.group(1))))
             continue
-        if stripped.strip().startswith("|"):  # table row: read cells as a list
+        if stripped.strip().startswith("|"):  # table row: its cells read as a list, the row a sentence of its own
             cells = [inline_to_text(c) for c in stripped.strip().strip("|").split("|")]
-            out.append(MdLine(lineno, "text", "，".join(c for c in cells if c)))
+            out.append(MdLine(lineno, "list_item", "，".join(c for c in cells if c)))
             continue
         out.append(MdLine(lineno, "text", inline_to_text(stripped)))
     return out
