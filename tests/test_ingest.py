@@ -91,7 +91,7 @@ def test_markdown_front_matter_headings_lists_code(write_article) -> None:
         ("list_item", 0, "列表项一"), ("list_item", 0, "列表项二"), ("heading", 2, "第二节"),
         ("paragraph", 0, "段落跨两行。"),
     ]
-    assert doc.blocks[2].line == 11  # line numbers stay true to the source
+    assert doc.blocks[2].line == 12  # line numbers stay true to the source (line 12 of the file)
 
 
 def test_bad_front_matter(write_article) -> None:

@@ -77,7 +77,7 @@ def split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str, int]:
         meta[key] = value.strip()
     if meta.get("date"):
         meta["date"] = check_date(meta["date"], name)
-    return meta, body, raw.count("\n") + 2
+    return meta, body, raw.count("\n") + 3  # the opening ---, the lines between, the closing ---
 
 
 class _TextLoader(yaml.SafeLoader):
