@@ -113,3 +113,32 @@ def test_unwritable_output_path_is_a_file(tmp_path: Path) -> None:
     blocker = tmp_path / "out"
     blocker.write_text("a file where the output folder should be")
     assert_one_line_error(run("render", str(EXAMPLE), "--engine", "local", "-o", str(blocker)), "out")
+
+
+MARKUP_TITLE = "粗体[/b]与[bold red]标记[/] :smile: [link=x]"
+
+
+def test_user_text_is_printed_literally(tmp_path: Path) -> None:
+    """Rich markup, emoji codes and highlighting never touch titles, paths or messages."""
+    folder = tmp_path / "[red]文件夹[-red]"
+    folder.mkdir()
+    article = folder / "a.md"
+    article.write_text(f"---\ntitle: \"{MARKUP_TITLE}\"\n---\n\n一句[/i]话。\n", encoding="utf-8")
+    proc = run("render", str(article), "--engine", "local", "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert MARKUP_TITLE in proc.stdout and "Traceback" not in proc.stderr
+    plan = run("render", str(article), "--engine", "local", "--dry-run", cwd=tmp_path)
+    assert plan.returncode == 0 and MARKUP_TITLE in plan.stdout and "一句[/i]话。" in plan.stdout
+    missing = run("render", str(folder / "[b]nope.md"), cwd=tmp_path)
+    assert_one_line_error(missing, "[b]nope.md")
+
+
+def test_piped_render_prints_plain_progress(tmp_path: Path) -> None:
+    article = tmp_path / "a.md"
+    article.write_text("---\ntitle: 进度\n---\n\n" + "".join(f"第{n}句进度测试话。" for n in range(1, 9)) + "\n",
+                       encoding="utf-8")
+    proc = run("render", str(article), "--engine", "local", "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    steps = [line for line in proc.stderr.splitlines() if line.startswith("synthesizing chapter 1: ")]
+    assert steps and steps[-1] == "synthesizing chapter 1: 9/9" and 2 <= len(steps) <= 5
+    assert "\x1b[" not in proc.stderr  # plain text, no terminal control codes

@@ -24,7 +24,8 @@ def config_file(tmp_path: Path, text: str | bytes) -> Path:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("[render]\nloudness_lufs = -100\n", r"\[render\] loudness_lufs = -100.0 is out of range; allowed: -40 to -10 LUFS"),
+    ("[render]\nloudness_lufs = -100\n",
+     r"\[render\] loudness_lufs = -100.0 is out of range; allowed: -40 to -10 LUFS"),
     ("[render]\nloudness_lufs = nan\n", r"\[render\] loudness_lufs = nan is out of range"),
     ("[render]\nloudness_lufs = inf\n", r"\[render\] loudness_lufs = inf is out of range"),
     ("[render]\ntrue_peak_dbtp = 20\n", r"\[render\] true_peak_dbtp = 20.0 is out of range; allowed: -10 to 0 dBTP"),

@@ -26,9 +26,9 @@ from audiobook.audio.ffmpeg import decode_pcm
 from audiobook.config import Config, FeedConfig, ShowConfig
 from audiobook.errors import ConfigError, PublishError
 from audiobook.publish.feed import NS, podcast_guid
-from audiobook.showrules import APPLE_CATEGORIES
 from audiobook.publish.feed import feed_xml as workspace_feed_xml
 from audiobook.publish.site import build_site
+from audiobook.showrules import APPLE_CATEGORIES
 from audiobook.workspace import Workspace
 
 BASE = "https://example.com/书架/"
