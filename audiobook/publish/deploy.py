@@ -26,12 +26,12 @@ from pathlib import Path, PurePosixPath
 
 from ..config import Config
 from ..errors import PublishError
-from ..fsutil import atomic_path, atomic_write_text, file_mode
+from ..fsutil import atomic_path, atomic_write_text, file_mode, remove_stale_temps
 from ..lock import no_render_running
 from ..workspace import Workspace
 from .feed import load_show
 from .pages import PAGE_FILE
-from .site import build_site
+from .site import STALE_TEMP_S, build_site
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ def publish_site(ws: Workspace, config: Config, dest: Path, progress: Progress |
         names = sorted(site_names(ws.site), key=lambda n: _rank(n, feed.name))
         to_copy = [n for n in names if not _same(ws.site / n, dest / n)]
         report = PublishReport(dest, show.feed_url, show.base_url, unchanged=len(names) - len(to_copy))
+        for folder in {dest / PurePosixPath(name).parent for name in names}:  # a publish killed midway
+            remove_stale_temps(folder, older_than_s=STALE_TEMP_S)
         for done, name in enumerate(to_copy, 1):
             _copy(ws.site / name, dest / name)
             report.copied.append(name)

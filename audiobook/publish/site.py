@@ -14,7 +14,7 @@ import logging
 from pathlib import Path, PurePosixPath
 
 from ..config import Config
-from ..fsutil import atomic_write_bytes, atomic_write_text
+from ..fsutil import atomic_write_bytes, atomic_write_text, remove_stale_temps
 from ..workspace import Workspace
 from .feed import feed_document, load_show
 from .pages import PAGE_FILE, episode_page, show_page
@@ -22,6 +22,7 @@ from .pages import PAGE_FILE, episode_page, show_page
 log = logging.getLogger(__name__)
 
 GENERATED_RECORD = "site.json"
+STALE_TEMP_S = 600  # a temp file this old is no other process's write in progress
 
 
 def site_files(ws: Workspace, config: Config, base_url: str | None = None) -> dict[str, bytes]:
@@ -41,6 +42,7 @@ def site_files(ws: Workspace, config: Config, base_url: str | None = None) -> di
 def build_site(ws: Workspace, config: Config) -> Path:
     """Write the generated files that changed; return the feed's path."""
     files = site_files(ws, config)
+    remove_stale_temps(ws.site, older_than_s=STALE_TEMP_S)  # a site build killed midway
     for name, data in files.items():
         path = ws.site / name
         if not path.is_file() or path.read_bytes() != data:
