@@ -38,7 +38,7 @@ def error_line(message: str) -> Text:
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="audiobook.toml (default: ./audiobook.toml)")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs and tracebacks.")]
-EngineOpt = Annotated[str | None, typer.Option(help="Speech engine: auto | local | edge.")]
+EngineOpt = Annotated[str | None, typer.Option(help="Speech engine: auto | local | kokoro | edge.")]
 VoiceOpt = Annotated[str | None, typer.Option(help="Voice profile name under voices/ (default: default).")]
 SiteUrlOpt = Annotated[str | None, typer.Option(help="Public URL of the site (default: [show] base_url).")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Output folder (default: ./output).")]
@@ -179,16 +179,26 @@ def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")
 
 @app.command()
 def voices(
-    locale: Annotated[str, typer.Option(help="Locale prefix, e.g. zh, zh-TW ('' for all).")] = "zh",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the service's JSON.")] = False,
+    locale: Annotated[str, typer.Option(help="Locale prefix for edge voices, e.g. zh, zh-TW ('' for all).")] = "zh",
+    engine: Annotated[str, typer.Option(help="Whose voices: edge (asks the service), kokoro or local.")] = "edge",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (edge: the service's own).")] = False,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """List the edge-tts service's voices."""
-    from .report import print_voices
-    from .tts.voices import list_voices
+    """List an engine's voices (edge: from the service; kokoro and local: the ones installed)."""
+    from .report import print_offline_voices, print_voices
+    from .tts.registry import engine as engine_info
 
     cfg = _setup(verbose, config)
+    info = engine_info(engine)
+    if info.voices:
+        if as_json:
+            print(json.dumps([{"name": v, "engine": info.name} for v in info.voices], ensure_ascii=False, indent=2))
+        else:
+            print_offline_voices(console, info)
+        return
+    from .tts.voices import list_voices
+
     found = list_voices(locale, cfg.edge)
     if as_json:
         print(json.dumps(found, ensure_ascii=False, indent=2))
@@ -199,8 +209,9 @@ def voices(
 @app.command()
 def preview(
     text: Annotated[str, typer.Argument(help="A sentence to say.")],
-    voice: Annotated[str | None, typer.Option(help="Edge voice, e.g. zh-CN-YunxiNeural (default: profile's).")] = None,
-    engine: Annotated[str, typer.Option(help="auto | local | edge")] = "auto",
+    voice: Annotated[str | None, typer.Option(help="A voice of the engine, e.g. zh-CN-YunxiNeural or zm_yunxi "
+                                                   "(default: the profile's).")] = None,
+    engine: Annotated[str, typer.Option(help="auto | local | kokoro | edge")] = "auto",
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.mp3 or .wav).")] = Path("preview.mp3"),
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
@@ -234,8 +245,10 @@ def watch(
     def render_one(article: Path):  # settings are re-read each time: they may have been edited
         current = load_config(config)
         requested = engine or current.render.engine
-        if requested not in ("auto", "local", "edge"):
-            raise AudiobookError(f"unknown engine {requested!r}; use auto, local or edge")
+        if requested != "auto":
+            from .tts.registry import engine as engine_info
+
+            engine_info(requested)  # an unknown engine is an error naming the known ones
         return render_article(article, current, load_profile(voice or current.render.voice), requested, output)
 
     def show(event: Rendered) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from .errors import ConfigError
 from .paths import voices_dir
 from .showrules import check_base_url, check_category
+from .tts.registry import ENGINE_NAMES, ENGINES
 
 CONFIG_FILE = "audiobook.toml"
 
@@ -88,7 +89,7 @@ class FeedConfig:
 @dataclass
 class RenderConfig:
     output: str = "output"
-    engine: str = "auto"  # auto | local | edge
+    engine: str = "auto"  # auto | local | kokoro | edge
     voice: str = "default"  # profile name under voices/
     bitrate_kbps: int = 64
     loudness_lufs: float = -19.0
@@ -175,7 +176,7 @@ def _validate(cfg: Config, path: Path) -> None:
     choices = {
         ("feed", "items"): ("episodes", "chapters"),
         ("feed", "type"): ("episodic", "serial"),
-        ("render", "engine"): ("auto", "local", "edge"),
+        ("render", "engine"): ("auto", *ENGINE_NAMES),
     }
     for (section, key), allowed in choices.items():
         value = getattr(getattr(cfg, section), key)
@@ -217,6 +218,8 @@ class VoiceProfile:
     edge_voice: str = "zh-CN-XiaoxiaoNeural"
     quote_voice: str = ""  # optional second edge voice for quotations
     local_voice: str = "baker"
+    kokoro_voice: str = "zf_xiaoyi"
+    kokoro_quote_voice: str = ""  # optional second Kokoro voice for quotations
     rate: str = "+0%"
     pitch: str = "+0Hz"
     volume: str = "+0%"
@@ -226,7 +229,6 @@ class VoiceProfile:
 _PERCENT = re.compile(r"^([+-]\d{1,3})%$")
 _HERTZ = re.compile(r"^([+-]\d{1,4})Hz$")
 _VOICE = re.compile(r"^[a-z]{2,3}-[A-Z]{2}(-[A-Za-z]+)?-[A-Za-z]+Neural$")
-LOCAL_VOICES = ("baker",)  # the embedded voice's names (tts/local.py)
 # Prosody settings: (pattern, lowest, highest, example). The service takes rate from -50% (half speed)
 # to +100% (double); the local voice does too.
 PROSODY = {"rate": (_PERCENT, -50, 100, "+10%"), "volume": (_PERCENT, -100, 100, "-10%"),
@@ -259,9 +261,12 @@ def load_profile(name: str = "default", directory: Path | None = None) -> VoiceP
             unit = "Hz" if key == "pitch" else "%"
             raise ConfigError(f"{path}: {key} = {value!r} must be like {example}, from {low:+d}{unit} to "
                               f"{high:+d}{unit}")
-    if profile.local_voice not in LOCAL_VOICES:
-        raise ConfigError(f"{path}: local_voice = {profile.local_voice!r} is not a voice of the embedded engine; "
-                          f"allowed: {', '.join(LOCAL_VOICES)}")
+    for info in ENGINES.values():  # offline engines list their voices; edge's are checked above
+        for key in filter(None, (info.voice_key, info.quote_key)):
+            value = getattr(profile, key)
+            if info.voices and value and value not in info.voices:
+                raise ConfigError(f"{path}: {key} = {value!r} is not a voice of the {info.name} engine; "
+                                  f"allowed: {', '.join(info.voices)}")
     for key in ("edge_voice", "quote_voice"):
         value = getattr(profile, key)
         if value and not _VOICE.match(value):

@@ -53,7 +53,8 @@ COMMENTS = {
     ("feed", "type"): "itunes:type: \"episodic\" (newest first) or \"serial\" (in order); "
                       "items = \"chapters\" is always serial.",
     ("render", "output"): "Output folder: site/ (public: publish it) and state/ (private bookkeeping).",
-    ("render", "engine"): "Speech engine: \"auto\" (edge if reachable, else local), \"local\" or \"edge\".",
+    ("render", "engine"): "Speech engine: \"auto\" (edge if reachable, else local), \"local\" (offline, fast), "
+                          "\"kokoro\" (offline, eight voices that read English, slower) or \"edge\".",
     ("render", "voice"): "Voice profile name under voices/.",
     ("render", "bitrate_kbps"): "MP3 bitrate (CBR, mono 44.1 kHz).",
     ("render", "loudness_lufs"): "Integrated loudness target (mono; -19 LUFS is the podcast norm).",

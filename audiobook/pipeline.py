@@ -29,6 +29,7 @@ from .synthesize import ChapterGate, Progress, SynthStats, script_keys, synthesi
 from .text.ingest import ingest
 from .text.normalize import Normalizer, load_lexicon
 from .tts.select import (
+    ENGINES,
     EngineChoice,
     choose_engine,
     describe_voices,
@@ -285,19 +286,18 @@ def preview(text: str, config: Config, profile: VoiceProfile, engine_request: st
     if engine_request == "auto" and voice_name is None:
         engine_request = config.render.engine
     choice = choose_engine(engine_request, config)
-    if voice_name and choice.name == "edge":
-        profile = replace(profile, edge_voice=voice_name)
-    elif voice_name:
-        log.warning("the local engine has one voice; ignoring --voice %s", voice_name)
+    if voice_name:
+        info = ENGINES[choice.name]
+        if info.voices and voice_name not in info.voices:
+            raise InputError(f"{voice_name!r} is not a voice of the {info.name} engine; known: "
+                             f"{', '.join(info.voices)}")
+        profile = replace(profile, **{info.voice_key: voice_name})
     spoken = Normalizer(load_lexicon(), choice.name).spoken(text).text
     if not has_speakable(spoken):
         raise InputError(f"nothing speakable in {text!r}; give a sentence to preview")
     voice = voice_for(choice.name, profile)
     results: list[Synthesis] = []
-    engine = open_engine(choice.name, config)
-    try:
+    with open_engine(choice.name, config) as engine:
         engine.synthesize([SynthRequest("preview", spoken, voice)], lambda _r, s: results.append(s))
-    finally:
-        engine.close()
     write_sample(out, results[0].samples, results[0].sample_rate)
     return out, choice

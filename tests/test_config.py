@@ -38,7 +38,7 @@ def config_file(tmp_path: Path, text: str | bytes) -> Path:
     ('[show]\nbase_url = "ftp://example.com/"\n', r"\[show\] base_url = 'ftp://example.com/' must be an absolute"),
     ('[show]\nbase_url = "example.com/podcast"\n', r"\[show\] base_url"),
     ('[show]\ncategory = "Podcasts"\n', r"\[show\] category = 'Podcasts' is not an Apple Podcasts category"),
-    ('[render]\nengine = "fast"\n', r"\[render\] engine = 'fast'; allowed: auto, local, edge"),
+    ('[render]\nengine = "fast"\n', r"\[render\] engine = 'fast'; allowed: auto, local, kokoro, edge"),
     ("[render]\nvoices = 1\n", r"\[render\]: unknown key 'voices'"),
     ('[render]\nloudness_lufs = "loud"\n', r"\[render\]: key 'loudness_lufs' must be a float"),
     ("[nope]\n", r"unknown section \[nope\]"),
@@ -69,7 +69,9 @@ def voice_file(tmp_path: Path, text: str | bytes) -> Path:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('local_voice = "nobody"\n', r"local_voice = 'nobody' is not a voice of the embedded engine; allowed: baker"),
+    ('local_voice = "nobody"\n', r"local_voice = 'nobody' is not a voice of the local engine; allowed: baker"),
+    ('kokoro_voice = "zf_nobody"\n',
+     r"kokoro_voice = 'zf_nobody' is not a voice of the kokoro engine; allowed: zf_xiaobei"),
     ('rate = "+999%"\n', r"rate = '\+999%' must be like \+10%, from -50% to \+100%"),
     ('rate = "fast"\n', r"rate = 'fast' must be like"),
     ('volume = "-200%"\n', r"volume = '-200%' must be like -10%, from -100% to \+100%"),
@@ -77,7 +79,8 @@ def voice_file(tmp_path: Path, text: str | bytes) -> Path:
     ('edge_voice = "Xiaoxiao"\n', r"edge_voice = 'Xiaoxiao' is not an edge voice name"),
     ("[pauses]\nsentence_ms = -1\n", r"\[pauses\] sentence_ms = -1 is out of range; allowed: 0 to 10000 ms"),
     ("speed = 1\n", r"unknown key 'speed'"),
-], ids=["local-voice", "rate-range", "rate-form", "volume-range", "pitch-unit", "edge-voice", "pause", "unknown"])
+], ids=["local-voice", "kokoro-voice", "rate-range", "rate-form", "volume-range", "pitch-unit", "edge-voice", "pause",
+        "unknown"])
 def test_bad_voice_profiles_are_caught_at_load_naming_the_file(tmp_path: Path, text: str, message: str) -> None:
     path = voice_file(tmp_path, text)
     with pytest.raises(ConfigError, match=message) as raised:

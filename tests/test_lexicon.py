@@ -18,11 +18,11 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 BAD_FILES = [
-    ('[words."MLA"]\nspel = true\n', ["'spel'", "allowed keys: local, edge, spell, note", 'words."MLA"']),
+    ('[words."MLA"]\nspel = true\n', ["'spel'", "allowed keys: local, edge, kokoro, spell, note", 'words."MLA"']),
     ('[words."MLA"]\nspell = "yes"\n', ['words."MLA".spell', "must be a bool"]),
     ('[words."DeepSeek"]\nlocal = 3\n', ['words."DeepSeek".local', "must be a str"]),
     ('[word."DeepSeek"]\nlocal = "深度求索"\n', ["unknown top-level key 'word'", "allowed: words"]),
-    ('[words."DeepSeek"]\nnote = "x"\n', ["does nothing", "local, edge, spell"]),
+    ('[words."DeepSeek"]\nnote = "x"\n', ["does nothing", "local, edge, kokoro, spell"]),
     ('[words."GPT"]\nlocal = "GPT"\n', ['words."GPT".local', "Latin letters or digits"]),
     ("words = 3\n", ["'words' must be a table"]),
     ('[words."MLA"\n', ["not valid TOML"]),

@@ -25,8 +25,13 @@ from typing import Any
 from ..errors import ConfigError
 from ..paths import voices_dir
 
-ENGINES = ("local", "edge")
-ENTRY_KEYS = {"local": str, "edge": str, "spell": bool, "note": str}
+ENGINES = ("local", "edge", "kokoro")
+ENTRY_KEYS = {"local": str, "edge": str, "kokoro": str, "spell": bool, "note": str}
+
+
+def speaks_english(engine: str) -> bool:
+    """The engines that read Latin words themselves (the others get the lexicon or letter names)."""
+    return engine != "local"
 LEXICON_FILE = "lexicon.toml"
 
 # Chinese names of the Latin letters, chosen so every syllable exists in the local voice's
@@ -43,11 +48,11 @@ _LATIN_OR_DIGIT = "A-Za-z0-9"
 
 
 def spell_out(word: str, engine: str) -> str:
-    """Letter by letter: Chinese letter names for local, spaced capitals for edge.
+    """Letter by letter: Chinese letter names for local, spaced capitals for engines that read English.
 
     Digits inside the word are read one by one; other characters are dropped (a word here
     is a run of letters/digits, e.g. an acronym or an unknown name)."""
-    if engine == "edge":
+    if speaks_english(engine):
         return " ".join(ch.upper() for ch in word if ch.isascii() and ch.isalnum())
     parts = []
     for ch in word:
@@ -63,12 +68,13 @@ class LexiconEntry:
     word: str
     local: str | None = None
     edge: str | None = None
+    kokoro: str | None = None  # default: the edge reading
     spell: bool = False
     note: str = ""
 
     def reading(self, engine: str) -> str:
         """What `engine` should say for this word."""
-        own = self.local if engine == "local" else self.edge
+        own = self.local if engine == "local" else (self.kokoro or self.edge) if engine == "kokoro" else self.edge
         if own is not None:
             return own
         if self.spell:
@@ -158,8 +164,8 @@ def _parse_entry(word: str, table: Any, where: str) -> LexiconEntry:
         expected = ENTRY_KEYS[name]
         if not isinstance(value, expected):
             raise ConfigError(f"{where}: {key}.{name} must be a {expected.__name__}, got {value!r}")
-    if not any(name in table for name in ("local", "edge", "spell")):
-        raise ConfigError(f"{where}: {key} does nothing; set at least one of local, edge, spell")
+    if not any(name in table for name in ("local", "edge", "kokoro", "spell")):
+        raise ConfigError(f"{where}: {key} does nothing; set at least one of local, edge, kokoro, spell")
     local = table.get("local")
     if local is not None and re.search(f"[{_LATIN_OR_DIGIT}]", local):
         raise ConfigError(
@@ -170,6 +176,7 @@ def _parse_entry(word: str, table: Any, where: str) -> LexiconEntry:
         word=word,
         local=local,
         edge=table.get("edge"),
+        kokoro=table.get("kokoro"),
         spell=table.get("spell", False),
         note=table.get("note", ""),
     )

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from ..memo import remembered
-from .lexicon import DIGIT_NAMES, ENGINES, Lexicon, load_lexicon, spell_out
+from .lexicon import DIGIT_NAMES, ENGINES, Lexicon, load_lexicon, speaks_english, spell_out
 
 if TYPE_CHECKING:
     from wetext import Normalizer as WetextNormalizer
@@ -126,7 +126,7 @@ class Normalizer:
     def _read_address(self, address: str, hits: list[str]) -> str:
         if "@" in address and "://" not in address:
             user, host = address.split("@", 1)
-            if self.engine == "edge":
+            if speaks_english(self.engine):
                 return address
             return self._read_host(user, hits) + "艾特" + self._read_host(host, hits)
         host = re.sub(r"^(?:[a-z][a-z0-9+.-]*://)?", "", address, flags=re.I)
@@ -139,7 +139,7 @@ class Normalizer:
         if entry is not None:
             hits.append(host)
             return entry.reading(self.engine)
-        if self.engine == "edge":
+        if speaks_english(self.engine):
             return host
         return "点".join(self._read_host_part(label, hits) for label in host.split("."))
 

@@ -20,7 +20,7 @@ import numpy as np
 class Voice:
     """What shapes the sound of a segment (part of the segment cache key)."""
 
-    engine: str  # "local" | "edge"
+    engine: str  # a registry name: "local" | "kokoro" | "edge"
     name: str  # e.g. "zh-CN-XiaoxiaoNeural" or "baker" for the embedded voice
     rate: str = "+0%"
     pitch: str = "+0Hz"
@@ -61,7 +61,7 @@ OnDone = Callable[[SynthRequest, Synthesis], None]
 
 
 class Engine(Protocol):
-    name: str  # "local" | "edge"
+    name: str  # its registry name
     version: str  # bumps invalidate cached segments
     sample_rate: int
     word_boundaries: bool  # whether boundaries are word-level
@@ -74,3 +74,7 @@ class Engine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> Engine: ...
+
+    def __exit__(self, *exc: object) -> None: ...

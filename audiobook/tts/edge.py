@@ -36,7 +36,7 @@ from edge_tts.data_classes import TTSConfig
 
 from audiobook.audio.ffmpeg import decode_pcm
 from audiobook.audio.sample import write_sample
-from audiobook.config import EdgeConfig
+from audiobook.config import Config, EdgeConfig
 from audiobook.errors import AudioError, EngineError, SynthesisError
 from audiobook.text.ingest import has_speakable
 from audiobook.tts.base import Boundary, OnDone, Synthesis, SynthRequest, Voice
@@ -156,6 +156,15 @@ def _classify(exc: BaseException, timeout_s: float) -> _Retryable:
     raise exc
 
 
+def open_edge(config: Config) -> EdgeEngine:
+    """The registry's factory."""
+    return EdgeEngine(config.edge)
+
+
+def engine_version() -> str:
+    return EdgeEngine.version
+
+
 class EdgeEngine:
     name = "edge"
     sample_rate = SAMPLE_RATE
@@ -223,6 +232,12 @@ class EdgeEngine:
 
     def close(self) -> None:
         """Nothing to release: every request opens and closes its own session."""
+
+    def __enter__(self) -> EdgeEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     async def _fetch(self, request: SynthRequest, timeout_s: float) -> tuple[bytes, list[Boundary]]:
         """One websocket request. The timeout is an idle timeout: it restarts with every message."""

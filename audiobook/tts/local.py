@@ -154,6 +154,11 @@ def engine_version() -> str:
     )
 
 
+def open_local(config: object = None) -> LocalEngine:
+    """The registry's factory (the local voice has no settings)."""
+    return LocalEngine()
+
+
 class LocalEngine:
     name = "local"
     sample_rate = SAMPLE_RATE
@@ -263,3 +268,9 @@ class LocalEngine:
     def close(self) -> None:
         self._shutdown_pool()
         self._models = None
+
+    def __enter__(self) -> LocalEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
