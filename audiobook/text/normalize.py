@@ -216,6 +216,19 @@ _CITATION_YEAR = re.compile(r"(?<=[(（，\s])((?:1[5-9]|20)\d\d)(?=\s*[)）\]�
 # clause marks, except a full-width colon inside a time (22：58)
 _CLAUSE = re.compile("([，。；？！、]|(?<!\\d)：|：(?!\\d))")
 _NEEDS_WETEXT = re.compile(r"[0-9±≥≤≠×÷²³°℃]")
+# Digit strings that name rather than count (phone numbers, codes, rooms, card tails) are read digit
+# by digit, 1 as 幺 as people read them aloud; so are years, two-digit ones too (86年 → 八六年).
+_YAO_DIGITS = dict(DIGIT_NAMES, **{"1": "幺"})
+_INTERNATIONAL_PHONE = re.compile(r"(?<![\d+])\+(\d{1,3})((?:[\s-]?\d{2,5}){2,5})(?!\d)")
+_LANDLINE = re.compile(r"(?<![\d.])(0\d{2,3})[\s-](\d{7,8})(?![\d.])")
+_MOBILE = re.compile(r"(?<![\d.])1[3-9]\d{9}(?![\d.])")
+_IDENTIFIER = re.compile(r"(电话|手机|热线|传真|编号|号码|工号|房间|房号|门牌|邮编|邮政编码|QQ|尾号|账号|帐号|卡号|"
+                         r"单号|学号|车次|航班|验证码|密码)(号码|号)?(\s*(?:是|为|：|:)?\s*)(\d{3,})(?![\d.])")
+# a count of years, not a year: 活了86年, 近30年, 有2000年历史
+_COUNT_BEFORE = "了过近约共多整几每满足达历有超逾"
+_YEAR = re.compile(rf"(?<![\d.第{_COUNT_BEFORE}])(1\d{{3}}|20\d{{2}}|[3-9]\d|0\d)(?=年(?!代|级|纪)(.?))")
+_YEAR_RANGE = re.compile(r"(?<![\d.])(1\d{3}|20\d{2})(\s*[-–—~～到至]\s*)(1\d{3}|20\d{2})(?=年)")
+_YEARS_COUNT = re.compile(rf"(?<=[{_COUNT_BEFORE}])(\d{{2,4}})(?=多?年(?!代|级|纪))")
 _POST_FIXES = [
     (re.compile("第两"), "第二"),  # 第2天, 第200名: the 两 rule leaks into ordinals
     (re.compile("月两([日号])"), r"月二\1"),  # 9月2日
@@ -235,6 +248,13 @@ def _verbalize(text: str, after_word: bool = False) -> str:
 
 
 def _pre_pass(text: str) -> str:
+    text = _INTERNATIONAL_PHONE.sub(lambda m: "加" + _yao(m.group(1)) + "，" + _yao(m.group(2)), text)
+    text = _LANDLINE.sub(lambda m: _yao(m.group(1)) + "，" + _yao(m.group(2)), text)
+    text = _IDENTIFIER.sub(lambda m: m.group(1) + (m.group(2) or "") + m.group(3) + _yao(m.group(4)), text)
+    text = _MOBILE.sub(lambda m: _yao(m.group(0)), text)
+    text = _YEAR_RANGE.sub(lambda m: _digits(m.group(1)) + "到" + _digits(m.group(3)), text)
+    text = _YEAR.sub(_year, text)
+    text = _YEARS_COUNT.sub(lambda m: _cardinal(m.group(1)), text)  # wetext would read 有2000年 as a year
     text = _WORD_HYPHEN.sub(" ", text)
     text = _CURRENCY_PREFIX.sub(lambda m: m.group(2) + m.group(3) + _CURRENCY_NAMES[m.group(1)], text)
     text = _LEADING_ZERO_DATE.sub(r"\1", text)
@@ -273,6 +293,25 @@ def _range(m: re.Match[str]) -> str:
 
 def _digits(s: str) -> str:
     return "".join(DIGIT_NAMES[d] for d in s)
+
+
+def _year(m: re.Match[str]) -> str:
+    """A year digit by digit (1998年, 86年), unless what follows makes it a span of years: 30年前,
+    1000年来 (a two-digit number or a round hundred before 前/后/来/间)."""
+    digits, after = m.group(1), m.group(2)
+    if after and after in "前后来间" and (len(digits) == 2 or int(digits) % 100 == 0):
+        return _cardinal(digits)
+    return _digits(digits)
+
+
+def _cardinal(digits: str) -> str:
+    """An integer as a count (两千, 八十六), from wetext's reading of it as a count of things."""
+    return wetext_normalize(f"{int(digits)}个").removesuffix("个")
+
+
+def _yao(s: str) -> str:
+    """Digits one by one, 1 as 幺, separators between groups kept as a short pause."""
+    return "".join(_YAO_DIGITS.get(ch, "，" if ch in " -" else "") for ch in s.strip()).strip("，")
 
 
 def _small_int(n: int) -> str:
