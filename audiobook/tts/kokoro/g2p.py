@@ -41,21 +41,24 @@ def _t2s():  # noqa: ANN202 - opencc has no type hints
 
 
 def phonemes(text: str) -> str:
-    """The phoneme string for one spoken unit (punctuation kept: the model uses it for prosody)."""
-    text = _PUNCTUATION_RE.sub(lambda m: _PUNCTUATION[m.group()], _t2s().convert(text))
-    out: list[str] = []
+    """The phoneme string for one spoken unit (punctuation kept: the model uses it for prosody).
+    Chinese text comes out exactly as misaki's v1.0 path writes it (spacing included)."""
+    text = _PUNCTUATION_RE.sub(lambda m: _PUNCTUATION[m.group()], _t2s().convert(text)).strip()
+    out = ""
     for match in _RUNS.finditer(text):
         kind, run = match.lastgroup, match.group()
         if kind == "hanzi":
-            out.append(_chinese(run))
-        elif kind == "latin":
-            out.append(f" {english_phonemes(run)} ")
+            out += _chinese(run)
         elif kind == "digits":  # the normalizer reads numbers; a stray digit is read one by one
-            out.append(_chinese("".join(DIGIT_NAMES[d] for d in run)))
+            out += _chinese("".join(DIGIT_NAMES[d] for d in run))
+        elif kind == "latin":  # a word apart from its neighbours, as in misaki's v1.1 path
+            out += ("" if not out or out.endswith(" ") else " ") + english_phonemes(run) + " "
         else:
-            out.append(run)
-    spaced = re.sub(r" {2,}", " ", "".join(out))
-    return re.sub(r" ([,.!?:;])", r"\1", spaced).strip()
+            out += run.lstrip(" ") if out.endswith(" ") and run[:1] == " " else run
+    return re.sub(r" (?=[,.!?:;])", "", out).strip() if _HAS_LATIN.search(text) else out.strip()
+
+
+_HAS_LATIN = re.compile(r"[A-Za-z]")
 
 
 def _chinese(run: str) -> str:
