@@ -136,11 +136,13 @@ def test_tables_print_every_mode(capsys: pytest.CaptureFixture[str]) -> None:
            "peak_tree_rss_mb": 1300, "max_rss_mb": 900}
     local = {"sentences": 136, "chapters": 6, "audio_s": 840.0, "cold": run, "synthesis_rtf": 0.095,
              "wall_per_audio": 0.119, "cpu_per_audio": 0.18, "warm": {**run, "wall_s": 5.0, "synthesized": 0},
-             "warm_fraction": 0.05}
+             "warm_fraction": 0.05, "target_wall_per_audio": 0.04}
+    kokoro = {**local, "wall_per_audio": 0.31, "target_wall_per_audio": 0.25}
     scale = {"scale": 1, "sentences": 136, "distinct": 136, "chapters": 6, "audio_s": 840.0, "cold_wall_s": 100.0,
              "edit_wall_s": 9.0, "cold_cpu_s": 150.0, "edit_cpu_s": 10.0, "edit_fraction": 0.09,
              "edit_cpu_fraction": 0.067, "synthesized": 1, "chapters_rebuilt": [3], "episode_rebuilt": True}
     edit = {"scales": [scale, {**scale, "scale": 4, "edit_fraction": 0.03}], "fraction_shrinks": True}
-    bench.print_tables({"local": local, "edit": edit})
+    bench.print_tables({"local": local, "kokoro": kokoro, "edit": edit})
     out = capsys.readouterr().out
     assert "0.119" in out and "5.0%" in out and "ch. 3 of 6 + episode" in out and "4x" in out
+    assert "kokoro — 136 sentences" in out and "0.310" in out and "≤ 0.25" in out
