@@ -63,7 +63,7 @@ def _setup(verbose: bool, config: Path | None) -> Config:
 
 @app.command()
 def render(
-    article: Annotated[Path, typer.Argument(help="Article file (.txt or .md).")],
+    article: Annotated[str, typer.Argument(help="Article: a file (.txt, .md, .html, .epub) or a web page's URL.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; make no audio.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="With --dry-run: print the plan as JSON.")] = False,
     engine: EngineOpt = None,
@@ -72,24 +72,67 @@ def render(
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Narrate ARTICLE into MP3 chapters (or, with --dry-run, show what will be read)."""
+    """Narrate ARTICLE (a file or a web page) into MP3 chapters (or, with --dry-run, show what will be read)."""
     from .pipeline import plan_article
     from .pipeline import render as render_article
+    from .sources import parse_ref
     from .tts.select import choose_engine
 
     cfg = _setup(verbose, config)
+    ref = parse_ref(article)
     profile = load_profile(voice or cfg.render.voice)
     requested = engine or cfg.render.engine
     if dry_run:
-        script = plan_article(article, cfg, profile, choose_engine(requested, cfg).name)
+        script = plan_article(ref, cfg, profile, choose_engine(requested, cfg).name)
         if as_json:
             print(json.dumps(script.to_json(), ensure_ascii=False, indent=2))
         else:
             print_plan(console, script)
         return
     with RenderProgress(err_console) as progress:
-        result = render_article(article, cfg, profile, requested, output, progress.advance, progress.stage)
+        result = render_article(ref, cfg, profile, requested, output, progress.advance, progress.stage)
     print_render(console, result)
+
+
+@app.command()
+def follow(
+    feeds: Annotated[list[str] | None, typer.Argument(help="RSS/Atom feed URLs (default: [follow] feeds).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Render the newest N entries (default: [follow] limit).",
+                                              min=1)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be rendered.")] = False,
+    engine: EngineOpt = None,
+    voice: VoiceOpt = None,
+    output: OutputOpt = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Render a site's feed into the show: its newest entries, and afterwards only new or changed ones."""
+    from .follow import follow_feeds
+    from .report import print_follow_outcome, print_follow_report
+
+    cfg = _setup(verbose, config)
+    urls = _feed_urls(feeds, cfg)
+    profile = load_profile(voice or cfg.render.voice)
+    reports = follow_feeds(urls, cfg, profile, engine or cfg.render.engine, output, limit, dry_run,
+                           lambda outcome: print_follow_outcome(console, outcome))
+    for report in reports:
+        print_follow_report(console, err_console, report)
+    failed = [r for r in reports if r.failed]
+    if failed:
+        raise AudiobookError(f"{len(failed)} of {len(reports)} feeds had errors (above); what could be rendered "
+                             "was; run again to retry the rest")
+
+
+def _feed_urls(feeds: list[str] | None, cfg: Config) -> list[str]:
+    urls = list(feeds or cfg.follow.feeds)
+    if not urls:
+        raise AudiobookError("no feed to follow; give its URL (audiobook follow https://example.com/feed.xml) or "
+                             "list it in audiobook.toml under [follow] feeds")
+    for url in urls:
+        if not url.lower().startswith(("http://", "https://")):
+            raise AudiobookError(f"{url}: a feed is followed by its http(s) URL; give the address of the site's "
+                                 "RSS or Atom feed")
+    return urls
 
 
 @app.command()

@@ -53,12 +53,13 @@ def plan_chapter(index: int, section: Section, pauses: PauseConfig, spoken: Spok
         for text, pause, kind, quote in _block_sentences(block, pauses, paragraph, split_quotes):
             said, hits = spoken(text)
             if not has_speakable(said):
-                dropped.append(DroppedLine(block.line, text, "nothing-speakable"))
+                dropped.append(DroppedLine(block.line, text, "nothing-speakable", block.source))
                 continue
             sentences.append(Sentence(text, said, pause, kind, paragraph, hits, quote))
     if sentences:
         sentences[-1].pause_after_ms = max(sentences[-1].pause_after_ms, pauses.chapter_ms)
-    return Chapter(index, section.title, sentences)
+    source = section.source or next((b.source for b in section.blocks if b.source), "")
+    return Chapter(index, section.title, sentences, source)
 
 
 def make_script(doc: Document, pauses: PauseConfig, spoken: SpokenFn, engine: str,
