@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 COVERS_DIR = "web/covers"
 _BYLINE = re.compile(r"^\s*(作者|文|撰文|記者|记者|編輯|编辑|By)\s*[:：|丨]?\s*", re.IGNORECASE)
+_DATELINE = re.compile(r"\s*[／/|丨]\s*\S{0,12}(報導|报道|電|电|攝|摄)$")  # 陳美玲／臺南報導
 _DATE_PREFIX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
 
@@ -87,7 +88,7 @@ def clean_blocks(blocks: list[Block], boilerplate: BoilerplateConfig,
 
 def clean_author(author: str) -> str:
     """`作者：李明` → `李明`; several authors as trafilatura joins them (`甲; 乙`) → `甲、乙`."""
-    names = [_BYLINE.sub("", part).strip() for part in re.split(r"[;；]", author or "")]
+    names = [_DATELINE.sub("", _BYLINE.sub("", part)).strip() for part in re.split(r"[;；]", author or "")]
     return "、".join(n for n in names if n)[:80]
 
 

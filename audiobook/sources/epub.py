@@ -210,9 +210,9 @@ def _book_blocks(book: Book) -> tuple[list[Block], list[DroppedLine]]:
         content = html_blocks(root, source=href)
         reason = _not_content(book, href, linear, root, content)
         if reason:
-            if content:
-                summary = " · ".join(b.text for b in content[:4])
-                dropped.append(DroppedLine(content[0].line, summary[:120], reason, href))
+            body = next((el for el in root.iter() if local_tag(el) == "body"), root)
+            summary = " · ".join(b.text for b in content[:4]) or text_of(body) or "(no text)"
+            dropped.append(DroppedLine(content[0].line if content else 0, summary[:120], reason, href))
             continue
         dropped += _notes(root, href)
         entry = titles.get(href)

@@ -57,7 +57,7 @@ _NOTE_MARK = re.compile(r"^[\[［(（【]?\s*(注|註|note)?\s*[\d一二三四�
                         re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 _WIDE = r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]"
-_SPACE_BETWEEN_WIDE = re.compile(rf"(?<={_WIDE}) (?={_WIDE})|(?<={_WIDE}) (?=[，。！？；：、）」』”])")
+_WRAP_BETWEEN_WIDE = re.compile(rf"(?<={_WIDE})[ \t\r]*\n\s*(?={_WIDE})")
 
 
 def decode_html(body: bytes, header_charset: str, name: str) -> tuple[str, str]:
@@ -143,10 +143,10 @@ def text_of(el: etree._Element) -> str:
 
 
 def normalize_space(text: str) -> str:
-    """HTML whitespace rules for Chinese: runs of spaces and newlines become one space, and none is
-    left between two wide characters (a line wrapped in the HTML source is one line of text)."""
-    text = _SPACES.sub(" ", clean_text(text)).strip()
-    return _SPACE_BETWEEN_WIDE.sub("", text)
+    """HTML whitespace rules for Chinese: a line break between two wide characters is a line wrapped
+    in the HTML source (nothing); other runs of spaces and newlines are one space (a space typed in
+    `第一章 上山` stays: it is a pause)."""
+    return _SPACES.sub(" ", _WRAP_BETWEEN_WIDE.sub("", clean_text(text))).strip()
 
 
 def extracted_to_html(body: etree._Element) -> etree._Element:

@@ -86,11 +86,11 @@ def page_document(body: bytes, charset: str, source: str, base_url: str, boilerp
     place_blocks(blocks, original)
     meta = Metadata(
         title=result.title or "",
-        author=result.author or _meta(original, "author"),
+        author=_meta(original, "author") or result.author or "",  # the page's own say before a byline guess
         date=result.date or "",
         language=original.get("lang") or _meta(original, "content-language", "http-equiv"),
         description=result.description or "",
-        dropped=dropped_blocks(original, blocks),
+        dropped=dropped_blocks(original, blocks, result.title or ""),
     )
     meta.cover = lead_image(result.image or "", base_url, source, limits)
     return make_document(blocks, meta, source, codec, boilerplate)
@@ -151,10 +151,10 @@ def _text_elements(root: etree._Element):
         yield el
 
 
-def dropped_blocks(original: etree._Element, kept: list[Block]) -> list[DroppedLine]:
-    """Each text block of the page that is not in the article, labelled with what it was; runs of
-    them from one container (a nav bar's links, a comment thread) are one entry."""
-    spoken = normalize_space("".join(b.text for b in kept)).replace(" ", "")
+def dropped_blocks(original: etree._Element, kept: list[Block], title: str = "") -> list[DroppedLine]:
+    """Each text block of the page that is not in the article (nor its title), labelled with what it
+    was; runs of them from one container (a nav bar's links, a comment thread) are one entry."""
+    spoken = normalize_space(title + "".join(b.text for b in kept)).replace(" ", "")
     dropped: list[DroppedLine] = []
     last_container = None
     for el in _text_elements(original):
