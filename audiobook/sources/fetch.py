@@ -144,6 +144,7 @@ def fetch(url: str, accept: tuple[str, ...], what: str, limits: FetchLimits | No
             _keep(fetched, info.get("ETag", ""), info.get("Last-Modified", ""))
             return fetched
     except urllib.error.HTTPError as exc:
+        exc.close()  # it holds the connection (its body is an error page we don't read)
         if exc.code == 304 and kept:
             _touch(url)
             record, body = kept

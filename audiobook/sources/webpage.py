@@ -97,12 +97,15 @@ def page_document(body: bytes, charset: str, source: str, base_url: str, boilerp
 
 
 def remove_clutter(root: etree._Element) -> None:
-    """Take out what the page marks as not the article (by class or id), and what is never read."""
+    """Take out what the page marks as not the article (by class or id, and <nav>), and what is never
+    read. Not <header>/<footer>/<aside>: articles hold their title and byline in a <header> of their
+    own, and trafilatura knows the page-level ones."""
     for el in list(root.iter()):
         if el.getparent() is None:
             continue
         tag = local_tag(el)
-        if not tag or tag in ("script", "style", "noscript", "template", "rt", "rp") or clutter_kind(el, own=True):
+        if not tag or tag in ("script", "style", "noscript", "template", "rt", "rp", "nav") \
+                or clutter_kind(el, own=True):
             _remove(el)
 
 
