@@ -48,7 +48,7 @@ def expected_chapters() -> list[tuple[str, list[str]]]:
     for n, (title, blocks) in enumerate(CHAPTERS):
         texts = [t for _, t in blocks]
         if n == 0:
-            texts.insert(1, RUBY_HEARD)
+            texts.insert(2, RUBY_HEARD)
         if n == 2:
             texts.append(CONTINUATION)
         out.append((title, texts))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import re
 from dataclasses import dataclass
 
 from ..config import BoilerplateConfig
@@ -18,9 +19,11 @@ from .webpage import lead_image, read_web_page, remove_clutter
 
 log = logging.getLogger(__name__)
 
-# An entry's content is the article when it says clearly more than its summary: feeds that repeat
-# the summary as content, or cut the article after a paragraph, link to the page for the rest.
-FULL_CONTENT_MIN_CHARS = 200
+# An entry's content is the article when it says more than its summary and doesn't end the way cut
+# articles end (an ellipsis, "read more"): feeds that repeat the summary as content, or cut the
+# article after a paragraph, link to the page for the rest.
+_CUT_OFF = re.compile(r"(\.\.\.|…|\[…\]|\[\.\.\.\]|阅读全文|閱讀全文|继续阅读|繼續閱讀|阅读更多|閱讀更多|"
+                      r"read more|continue reading)\W*$", re.IGNORECASE)
 
 
 @dataclass
@@ -70,7 +73,7 @@ def _entry(raw) -> FeedEntry:
         value = part.get("value", "")
         if "html" in part.get("type", "text/html") or "<" in value:
             text = _text(value)
-            if len(text) >= FULL_CONTENT_MIN_CHARS and len(text) > len(summary) + 20:
+            if len(text) > len(summary) and not _CUT_OFF.search(text):
                 content = value
                 break
     image = ""
