@@ -259,20 +259,28 @@ def preview(
 
 @app.command()
 def watch(
-    articles: Annotated[list[Path], typer.Argument(help="Article files (.txt or .md).")],
+    articles: Annotated[list[Path] | None, typer.Argument(help="Article files (.txt, .md, .html, .epub).")] = None,
+    follow_feeds: Annotated[bool, typer.Option("--follow", help="Also follow the feeds in [follow] feeds.")] = False,
+    feed_urls: Annotated[list[str] | None, typer.Option("--feed", help="Also follow this feed (repeatable).")] = None,
+    poll_minutes: Annotated[float | None, typer.Option(help="Read the feeds every N minutes (default: [follow] "
+                                                       "poll_minutes).", min=1.0)] = None,
     engine: EngineOpt = None,
     voice: VoiceOpt = None,
     output: OutputOpt = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Render ARTICLEs, then render again whenever one (or the config/voice/lexicon) is saved."""
+    """Render ARTICLEs, then render again whenever one (or the config/voice/lexicon) is saved; with
+    --follow/--feed, also follow feeds, reading them again every few minutes."""
     from .changes import format_changes
     from .pipeline import render as render_article
     from .watch import Rendered, settings_files, watch_articles
 
     cfg = _setup(verbose, config)
     voice_name = voice or cfg.render.voice
+    feeds = list(feed_urls or []) + (_feed_urls(None, cfg) if follow_feeds else [])
+    if not articles and not feeds:
+        raise AudiobookError("nothing to watch; give article files, or --follow / --feed URL to follow feeds")
 
     def render_one(article: Path):  # settings are re-read each time: they may have been edited
         current = load_config(config)
@@ -289,11 +297,30 @@ def watch(
             console.print(f"{name} ({event.reason}): {format_changes(event.result.changes, event.elapsed_s)}",
                           highlight=False, soft_wrap=True)
 
-    def ready(paths: list[Path]) -> None:
-        console.print(f"watching {len(paths)} files; Ctrl-C to stop", highlight=False)
+    def poll() -> None:
+        from .follow import follow_feeds as follow_now
+        from .report import print_follow_outcome
 
+        try:
+            current = load_config(config)
+            reports = follow_now(feeds, current, load_profile(voice or current.render.voice),
+                                 engine or current.render.engine, output,
+                                 on_outcome=lambda o: o.status != "unchanged" and print_follow_outcome(console, o))
+        except AudiobookError as exc:
+            err_console.print(error_line(str(exc)), soft_wrap=True)
+            return
+        for report in reports:
+            if report.error:
+                err_console.print(error_line(report.error), soft_wrap=True)
+
+    def ready(paths: list[Path]) -> None:
+        what = f"{len(paths)} files" + (f" and {len(feeds)} feeds" if feeds else "") if paths else f"{len(feeds)} feeds"
+        console.print(f"watching {what}; Ctrl-C to stop", highlight=False)
+
+    every_s = 60 * (poll_minutes or cfg.follow.poll_minutes)
     try:
-        watch_articles(articles, render_one, show, settings=settings_files(cfg.path, voice_name), on_ready=ready)
+        watch_articles(articles or [], render_one, show, settings=settings_files(cfg.path, voice_name), on_ready=ready,
+                       poll=poll if feeds else None, poll_every_s=every_s)
     except KeyboardInterrupt:
         console.print("stopped watching", highlight=False)
 

@@ -94,19 +94,22 @@ def build_epub(path: Path, version: int = 3, cover: bytes | None = None) -> Path
     for n in range(len(CHAPTERS)):
         files[f"OEBPS/text/ch{n + 1}.xhtml"] = _xhtml(_chapter_body(n), CHAPTERS[n][0])
     files["OEBPS/text/ch3b.xhtml"] = _xhtml(f"<p>{CONTINUATION}</p>")
-    files["OEBPS/notes.xhtml"] = _xhtml(f'<section epub:type="endnotes"><h2>注释</h2><p>{ENDNOTE}</p></section>', "注释")
+    notes = f'<section epub:type="endnotes"><h2>注释</h2><p>{ENDNOTE}</p></section>'
+    files["OEBPS/notes.xhtml"] = _xhtml(notes, "注释")
     files["OEBPS/survey.xhtml"] = _xhtml(f"<p>{NOT_LINEAR}</p>")
     nav_items = "".join(f'<li><a href="text/ch{n + 1}.xhtml">{html.escape(t)}</a></li>' for n, (t, _) in
                         enumerate(CHAPTERS))
     files["OEBPS/nav.xhtml"] = _xhtml(f'<nav epub:type="toc" id="toc"><h1>目录</h1><ol>{nav_items}</ol></nav>', "目录")
     points = "".join(f'<navPoint id="p{n}" playOrder="{n + 1}"><navLabel><text>{html.escape(t)}</text></navLabel>'
                      f'<content src="text/ch{n + 1}.xhtml"/></navPoint>' for n, (t, _) in enumerate(CHAPTERS))
-    files["OEBPS/toc.ncx"] = (f'<?xml version="1.0" encoding="UTF-8"?><ncx xmlns="http://www.daisy.org/z3986/2005/ncx/" '
+    files["OEBPS/toc.ncx"] = (f'<?xml version="1.0" encoding="UTF-8"?>'
+                              f'<ncx xmlns="http://www.daisy.org/z3986/2005/ncx/" '
                               f'version="2005-1"><docTitle><text>{BOOK_TITLE}</text></docTitle><navMap>{points}'
                               "</navMap></ncx>")
     files["OEBPS/images/cover.png"] = cover if cover is not None else _png()
     spine_ids = ["cover", "title", "copyright", "contents", "ch1", "ch2", "ch3", "ch3b", "notes"]
-    items = [("cover", "cover.xhtml", "application/xhtml+xml", ""), ("title", "title.xhtml", "application/xhtml+xml", ""),
+    items = [("cover", "cover.xhtml", "application/xhtml+xml", ""),
+             ("title", "title.xhtml", "application/xhtml+xml", ""),
              ("copyright", "copyright.xhtml", "application/xhtml+xml", ""),
              ("contents", "contents.xhtml", "application/xhtml+xml", ""),
              *[(f"ch{n + 1}", f"text/ch{n + 1}.xhtml", "application/xhtml+xml", "") for n in range(len(CHAPTERS))],
@@ -136,7 +139,8 @@ def build_epub(path: Path, version: int = 3, cover: bytes | None = None) -> Path
 </package>"""
     files["META-INF/container.xml"] = ('<?xml version="1.0"?><container version="1.0" '
                                        'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
-                                       '<rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+                                       '<rootfile full-path="OEBPS/content.opf" '
+                                       'media-type="application/oebps-package+xml"/>'
                                        "</rootfiles></container>")
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip")  # first, stored

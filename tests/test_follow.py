@@ -165,3 +165,35 @@ def test_feed_errors(web: WebServer, tmp_path: Path, case: str, needle: str) -> 
 
 def test_config_follow_section_defaults() -> None:
     assert FollowConfig().limit == 10 and FollowConfig().feeds == []
+
+
+def test_watch_polls_the_feeds(web: WebServer, tmp_path: Path) -> None:
+    import threading
+
+    from audiobook.watch import watch_articles
+
+    site = posts()[:1]
+    url = publish(web, site)
+    stop, seen, errors = threading.Event(), [], []
+
+    def poll() -> None:
+        (report,) = follow_feeds([url], Config(), load_profile("default"), "local", tmp_path / "out")
+        seen.append(statuses(report))
+        if len(seen) == 1:  # the site publishes an article before the next poll
+            publish(web, [*site, Post("/p/walk.html", "饭后散步", "2026-11-21", short_body("散步", 1))])
+        if len(seen) == 3:
+            stop.set()
+
+    def run() -> None:
+        try:
+            watch_articles([], lambda _a: None, lambda _e: None, stop_event=stop, poll=poll, poll_every_s=0.2)
+        except Exception as exc:  # reported by the test, not lost in the thread
+            errors.append(exc)
+            stop.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive() and not errors
+    assert seen == [{"早餐的学问": "new"}, {"饭后散步": "new", "早餐的学问": "unchanged"},
+                    {"饭后散步": "unchanged", "早餐的学问": "unchanged"}]

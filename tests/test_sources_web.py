@@ -27,11 +27,10 @@ from webfixtures import (
     tw_news_page,
 )
 
-from audiobook.config import Config, FetchConfig
+from audiobook.config import Config, FetchConfig, load_profile
 from audiobook.errors import InputError
 from audiobook.models import Document
 from audiobook.pipeline import make_plan
-from audiobook.config import load_profile
 from audiobook.sources import load_document, parse_ref
 
 

@@ -132,7 +132,8 @@ CN_BODY: list[tuple[str, str]] = [
     ("p", "小张说，只要天气允许，他会一直跑下去。"),
 ]
 # Strings of the clutter around the body: none may be heard.
-CN_CLUTTER = ["首页", "分享到", "微信", "广告", "限时五折", "相关阅读", "马拉松报名", "网友评论", "写得真好", "版权所有",
+CN_CLUTTER = ["首页", "分享到", "微信", "广告", "限时五折", "相关阅读", "马拉松报名", "网友评论", "写得真好",
+              "版权所有",
               "京ICP备", "图为夜跑者", "内联脚本", "_hmt", "热门推荐", "登录", "摄影", "责任编辑", "上一篇"]
 
 TW_TITLE = "老街的最後一家書店"
@@ -150,7 +151,8 @@ TW_BODY: list[tuple[str, str]] = [
     ("li", "提供附近居民免費借閱舊雜誌。"),
     ("p", "林先生笑著說，只要還有人願意走進來，書店就會一直開著。"),
 ]
-TW_CLUTTER = ["首頁", "分享", "臉書", "廣告", "延伸閱讀", "熱門文章", "留言", "好感動", "版權所有", "圖說", "訂閱電子報",
+TW_CLUTTER = ["首頁", "分享", "臉書", "廣告", "延伸閱讀", "熱門文章", "留言", "好感動", "版權所有", "圖說",
+              "訂閱電子報",
               "gtag", "請登入"]
 
 
@@ -209,7 +211,8 @@ def cn_news_page(body: list[tuple[str, str]] = CN_BODY, title: str = CN_TITLE, i
 <div class="related-news"><h3>相关阅读</h3><ul><li><a href="/a1">马拉松报名人数创新高</a></li>
 <li><a href="/a2">如何选择一双合适的跑鞋</a></li></ul></div>
 <div id="comments" class="comment-list"><h3>网友评论（2）</h3>
-<div class="comment-item"><p>写得真好，我也要去跑步！</p></div><div class="comment-item"><p>江边的风景确实不错。</p></div></div>
+<div class="comment-item"><p>写得真好，我也要去跑步！</p></div>
+<div class="comment-item"><p>江边的风景确实不错。</p></div></div>
 </div>
 <aside class="sidebar"><h3>热门推荐</h3><ul><li><a href="/h1">冬季养生指南</a></li></ul></aside>
 <footer><p>版权所有 © 2026 示例网 京ICP备12345678号</p></footer>
@@ -286,8 +289,8 @@ class Post:
 
 
 def rss_feed(base: str, posts: list[Post], title: str = "示例网·社会") -> str:
+    from datetime import UTC, datetime
     from email.utils import format_datetime
-    from datetime import datetime, UTC
 
     items = []
     for post in posts:
@@ -316,4 +319,5 @@ def atom_feed(base: str, posts: list[Post], title: str = "範例日報") -> str:
 
 def short_body(topic: str, n: int = 2) -> list[tuple[str, str]]:
     """A short article body about `topic` (quick to narrate with the local voice)."""
-    return [("p", f"今天我们聊一聊{topic}。{topic}是很多人关心的话题。"), ("p", f"关于{topic}，专家给出了三点建议。")][:n]
+    paragraphs = [f"今天我们聊一聊{topic}。{topic}是很多人关心的话题。", f"关于{topic}，专家给出了三点建议。"]
+    return [("p", text) for text in paragraphs[:n]]
