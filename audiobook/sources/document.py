@@ -124,6 +124,8 @@ def keep_cover(data: bytes, name: str) -> str:
     fitted, mime = fit_cover(data, name, quiet=True)
     path = cache_dir() / COVERS_DIR / (hashlib.sha256(fitted).hexdigest()[:40] + (".png" if mime == "image/png"
                                                                                     else ".jpg"))
-    if not path.exists():
+    if path.exists():
+        path.touch()  # used now: `cache prune` counts its grace period from here
+    else:
         atomic_write_bytes(path, fitted, durable=False)
     return str(path)
