@@ -170,7 +170,7 @@ def publish(
 
 @app.command()
 def retire(
-    episode: Annotated[str, typer.Argument(help="The episode: its article file, folder name, title, id or guid.")],
+    episode: Annotated[str, typer.Argument(help="The episode: its article file or URL, folder name, title, id or guid.")],
     output: OutputOpt = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
