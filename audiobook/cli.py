@@ -170,7 +170,7 @@ def publish(
 
 @app.command()
 def retire(
-    episode: Annotated[str, typer.Argument(help="The episode: its article file or URL, folder name, title, id or guid.")],
+    episode: Annotated[str, typer.Argument(help="The episode: its article file or URL, folder, title, id or guid.")],
     output: OutputOpt = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
@@ -281,6 +281,10 @@ def watch(
     feeds = list(feed_urls or []) + (_feed_urls(None, cfg) if follow_feeds else [])
     if not articles and not feeds:
         raise AudiobookError("nothing to watch; give article files, or --follow / --feed URL to follow feeds")
+    for article in articles or []:
+        if str(article).startswith(("http:/", "https:/")):  # typer made the URL a Path: http:/host/…
+            raise AudiobookError(f"{article}: watch re-renders files on save; to keep a web page's episode up to "
+                                 "date, follow its site's feed (--feed URL) or run `audiobook render URL` again")
 
     def render_one(article: Path):  # settings are re-read each time: they may have been edited
         current = load_config(config)

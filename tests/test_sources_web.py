@@ -170,6 +170,7 @@ def huge(web: WebServer, with_length: bool) -> str:
     [
         ("404", ["HTTP 404", "check the URL"]),
         ("not-html", ["application/pdf", "not a web page"]),
+        ("a-feed", ["is a feed", "audiobook follow"]),
         ("huge-declared", ["MB limit", "max_mb"]),
         ("huge-streamed", ["MB limit"]),
         ("slow", ["no answer within 1 s"]),
@@ -186,6 +187,9 @@ def test_bad_web_input_is_one_clear_error(web: WebServer, case: str, needles: li
     elif case == "not-html":
         web.routes["/doc.pdf"] = Route(b"%PDF-1.4", "application/pdf")
         url = web.url("/doc.pdf")
+    elif case == "a-feed":
+        web.routes["/feed.xml"] = Route(b"<rss version='2.0'/>", "application/rss+xml")
+        url = web.url("/feed.xml")
     elif case.startswith("huge"):
         url = huge(web, case == "huge-declared")
     elif case == "slow":

@@ -137,6 +137,9 @@ def fetch(url: str, accept: tuple[str, ...], what: str, limits: FetchLimits | No
             info: Message = response.headers
             media_type = (info.get_content_type() or "").lower()
             if not any(media_type.startswith(t) for t in accept):
+                if what == "web page" and media_type in FEED_TYPES[:5]:
+                    raise InputError(f"{url} is a feed ({media_type}), not a web page; follow it: audiobook follow "
+                                     f"{url}")
                 raise InputError(f"{url} is {media_type or 'of no stated type'}, not a {what}; give the URL of "
                                  f"{_kind_hint(what)}")
             body = _read_body(response, info, url, limits, started)

@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -184,7 +185,7 @@ def place_blocks(blocks: list[Block], original: etree._Element) -> None:
         block.line = next((line for text, line in lines if block.text in text), 0)
 
 
-def _text_elements(root: etree._Element):
+def _text_elements(root: etree._Element) -> Iterator[etree._Element]:
     """The page's innermost block elements that hold text (paragraphs, items, headings, captions…)."""
     for el in root.iter():
         tag = local_tag(el)
