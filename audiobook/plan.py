@@ -45,8 +45,13 @@ def plan_chapter(index: int, section: Section, pauses: PauseConfig, spoken: Spok
                  dropped: list[DroppedLine], split_quotes: bool = False) -> Chapter:
     sentences: list[Sentence] = []
     if not section.opening:
-        heading = Block("heading", section.title, section.line, 1)
-        blocks = [heading, *section.blocks]
+        heading = Block("heading", section.title, section.line, 1, section.source)
+        # The article's title, when it opens this first chapter, is read before the chapter's heading.
+        titles = 0
+        while titles < len(section.blocks) and section.blocks[titles].kind == "heading" \
+                and section.blocks[titles].level == 0:
+            titles += 1
+        blocks = [*section.blocks[:titles], heading, *section.blocks[titles:]]
     else:
         blocks = section.blocks
     for paragraph, block in enumerate(blocks):

@@ -43,6 +43,7 @@ def test_book_becomes_chapters_in_spine_order(tmp_path: Path, version: int) -> N
     want = [(title, _sentences(texts)) for title, texts in expected_chapters()]
     assert [t for t, _ in got] == [t for t, _ in want]
     assert got == want  # every sentence of every chapter, sub-headings included, nothing else
+    assert [s.kind for s in script.chapters[0].sentences[:2]] == ["title", "heading"]  # the book, then its chapter
     assert [c.source for c in script.chapters] == ["OEBPS/text/ch1.xhtml", "OEBPS/text/ch2.xhtml",
                                                    "OEBPS/text/ch3.xhtml"]
     heard = "".join(s.text for c in script.chapters for s in c.sentences)
