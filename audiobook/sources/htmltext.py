@@ -222,17 +222,14 @@ def _without_skipped(el: etree._Element, skip: set[str]) -> etree._Element:
     import copy
 
     clone = copy.deepcopy(el)
-    for child in list(clone.iter()):
-        if child is clone:
-            continue
+    for child in list(clone.iterdescendants()):
         if local_tag(child) in skip or is_note(child):
-            parent = child.getparent()
-            if parent is not None:
-                _drop_keep_tail(child)
+            drop_keep_tail(child)
     return clone
 
 
-def _drop_keep_tail(el: etree._Element) -> None:
+def drop_keep_tail(el: etree._Element) -> None:
+    """Remove `el` from its tree; the text after it (its tail) is its parent's, and stays."""
     parent = el.getparent()
     if parent is None:
         return

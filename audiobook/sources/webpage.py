@@ -32,6 +32,7 @@ from .htmltext import (
     BLOCK_TAGS,
     SKIPPED,
     decode_html,
+    drop_keep_tail,
     extracted_to_html,
     html_blocks,
     local_tag,
@@ -150,20 +151,7 @@ def remove_clutter(root: etree._Element) -> None:
         tag = local_tag(el)
         if not tag or tag in ("script", "style", "noscript", "template", "rt", "rp", "nav") \
                 or clutter_kind(el, own=True):
-            _remove(el)
-
-
-def _remove(el: etree._Element) -> None:
-    parent = el.getparent()
-    if parent is None:
-        return
-    if el.tail:  # the text after it is the parent's, not its own
-        previous = el.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + el.tail
-        else:
-            parent.text = (parent.text or "") + el.tail
-    parent.remove(el)
+            drop_keep_tail(el)
 
 
 def clutter_kind(el: etree._Element, own: bool = False) -> str:
@@ -225,7 +213,7 @@ def _copy_without_skipped(el: etree._Element) -> etree._Element:
     clone = copy.deepcopy(el)
     for child in list(clone.iterdescendants()):
         if local_tag(child) in ("script", "style", "rt", "rp", "noscript", "template"):
-            _remove(child)
+            drop_keep_tail(child)
     return clone
 
 
