@@ -21,6 +21,7 @@ from .errors import AudiobookError
 from .lock import no_render_running
 from .memo import MEMO_DIR, memo_root
 from .paths import cache_dir
+from .sources.fetch import WEB_DIR
 from .workspace import MANIFEST_FORMAT, open_workspace
 
 PCM_DIR = "chapters"  # legacy: mastered chapter PCM, written by versions before the MP3 join
@@ -99,14 +100,19 @@ def pcm_entries() -> list[Entry]:
 
 
 def memo_entries() -> list[Entry]:
-    root = memo_root()
-    return _entries(root.glob("*/*.json")) if root.exists() else []
+    """Remembered results (memo.py) and fetched web pages, feeds and covers (sources/fetch.py): all
+    disposable, computed or fetched again when needed (a pruned page costs one full download)."""
+    root, web = memo_root(), cache_dir() / WEB_DIR
+    found = list(root.glob("*/*.json")) if root.exists() else []
+    if web.exists():
+        found += [p for p in web.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    return _entries(found)
 
 
 def temp_entries() -> list[Entry]:
     root = cache_dir()
     found = [*root.glob(f"segments/*/.*{TEMP_SUFFIX}"), *root.glob(f"{PCM_DIR}/.*{TEMP_SUFFIX}"),
-             *root.glob(f"{MEMO_DIR}/*/.*{TEMP_SUFFIX}")]
+             *root.glob(f"{MEMO_DIR}/*/.*{TEMP_SUFFIX}"), *root.glob(f"{WEB_DIR}/**/.*{TEMP_SUFFIX}")]
     return _entries(found, name=lambda p: p.name)
 
 

@@ -63,7 +63,7 @@ def _setup(verbose: bool, config: Path | None) -> Config:
 
 @app.command()
 def render(
-    article: Annotated[Path, typer.Argument(help="Article file (.txt or .md).")],
+    article: Annotated[str, typer.Argument(help="Article: a file (.txt, .md, .html, .epub) or a web page's URL.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; make no audio.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="With --dry-run: print the plan as JSON.")] = False,
     engine: EngineOpt = None,
@@ -72,24 +72,67 @@ def render(
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Narrate ARTICLE into MP3 chapters (or, with --dry-run, show what will be read)."""
+    """Narrate ARTICLE (a file or a web page) into MP3 chapters (or, with --dry-run, show what will be read)."""
     from .pipeline import plan_article
     from .pipeline import render as render_article
+    from .sources import parse_ref
     from .tts.select import choose_engine
 
     cfg = _setup(verbose, config)
+    ref = parse_ref(article)
     profile = load_profile(voice or cfg.render.voice)
     requested = engine or cfg.render.engine
     if dry_run:
-        script = plan_article(article, cfg, profile, choose_engine(requested, cfg).name)
+        script = plan_article(ref, cfg, profile, choose_engine(requested, cfg).name)
         if as_json:
             print(json.dumps(script.to_json(), ensure_ascii=False, indent=2))
         else:
             print_plan(console, script)
         return
     with RenderProgress(err_console) as progress:
-        result = render_article(article, cfg, profile, requested, output, progress.advance, progress.stage)
+        result = render_article(ref, cfg, profile, requested, output, progress.advance, progress.stage)
     print_render(console, result)
+
+
+@app.command()
+def follow(
+    feeds: Annotated[list[str] | None, typer.Argument(help="RSS/Atom feed URLs (default: [follow] feeds).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Render the newest N entries (default: [follow] limit).",
+                                              min=1)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be rendered.")] = False,
+    engine: EngineOpt = None,
+    voice: VoiceOpt = None,
+    output: OutputOpt = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Render a site's feed into the show: its newest entries, and afterwards only new or changed ones."""
+    from .follow import follow_feeds
+    from .report import print_follow_outcome, print_follow_report
+
+    cfg = _setup(verbose, config)
+    urls = _feed_urls(feeds, cfg)
+    profile = load_profile(voice or cfg.render.voice)
+    reports = follow_feeds(urls, cfg, profile, engine or cfg.render.engine, output, limit, dry_run,
+                           lambda outcome: print_follow_outcome(console, outcome))
+    for report in reports:
+        print_follow_report(console, err_console, report)
+    failed = [r for r in reports if r.failed]
+    if failed:
+        raise AudiobookError(f"{len(failed)} of {len(reports)} feeds had errors (above); what could be rendered "
+                             "was; run again to retry the rest")
+
+
+def _feed_urls(feeds: list[str] | None, cfg: Config) -> list[str]:
+    urls = list(feeds or cfg.follow.feeds)
+    if not urls:
+        raise AudiobookError("no feed to follow; give its URL (audiobook follow https://example.com/feed.xml) or "
+                             "list it in audiobook.toml under [follow] feeds")
+    for url in urls:
+        if not url.lower().startswith(("http://", "https://")):
+            raise AudiobookError(f"{url}: a feed is followed by its http(s) URL; give the address of the site's "
+                                 "RSS or Atom feed")
+    return urls
 
 
 @app.command()
@@ -127,7 +170,7 @@ def publish(
 
 @app.command()
 def retire(
-    episode: Annotated[str, typer.Argument(help="The episode: its article file, folder name, title, id or guid.")],
+    episode: Annotated[str, typer.Argument(help="The episode: its article file or URL, folder, title, id or guid.")],
     output: OutputOpt = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
@@ -227,20 +270,32 @@ def preview(
 
 @app.command()
 def watch(
-    articles: Annotated[list[Path], typer.Argument(help="Article files (.txt or .md).")],
+    articles: Annotated[list[Path] | None, typer.Argument(help="Article files (.txt, .md, .html, .epub).")] = None,
+    follow_feeds: Annotated[bool, typer.Option("--follow", help="Also follow the feeds in [follow] feeds.")] = False,
+    feed_urls: Annotated[list[str] | None, typer.Option("--feed", help="Also follow this feed (repeatable).")] = None,
+    poll_minutes: Annotated[float | None, typer.Option(help="Read the feeds every N minutes (default: [follow] "
+                                                       "poll_minutes).", min=1.0)] = None,
     engine: EngineOpt = None,
     voice: VoiceOpt = None,
     output: OutputOpt = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Render ARTICLEs, then render again whenever one (or the config/voice/lexicon) is saved."""
+    """Render ARTICLEs, then render again whenever one (or the config/voice/lexicon) is saved; with
+    --follow/--feed, also follow feeds, reading them again every few minutes."""
     from .changes import format_changes
     from .pipeline import render as render_article
     from .watch import Rendered, settings_files, watch_articles
 
     cfg = _setup(verbose, config)
     voice_name = voice or cfg.render.voice
+    feeds = list(feed_urls or []) + (_feed_urls(None, cfg) if follow_feeds else [])
+    if not articles and not feeds:
+        raise AudiobookError("nothing to watch; give article files, or --follow / --feed URL to follow feeds")
+    for article in articles or []:
+        if str(article).startswith(("http:/", "https:/")):  # typer made the URL a Path: http:/host/…
+            raise AudiobookError(f"{article}: watch re-renders files on save; to keep a web page's episode up to "
+                                 "date, follow its site's feed (--feed URL) or run `audiobook render URL` again")
 
     def render_one(article: Path):  # settings are re-read each time: they may have been edited
         current = load_config(config)
@@ -259,11 +314,30 @@ def watch(
             console.print(f"{name} ({event.reason}): {format_changes(event.result.changes, event.elapsed_s)}",
                           highlight=False, soft_wrap=True)
 
-    def ready(paths: list[Path]) -> None:
-        console.print(f"watching {len(paths)} files; Ctrl-C to stop", highlight=False)
+    def poll() -> None:
+        from .follow import follow_feeds as follow_now
+        from .report import print_follow_outcome
 
+        try:
+            current = load_config(config)
+            reports = follow_now(feeds, current, load_profile(voice or current.render.voice),
+                                 engine or current.render.engine, output,
+                                 on_outcome=lambda o: o.status != "unchanged" and print_follow_outcome(console, o))
+        except AudiobookError as exc:
+            err_console.print(error_line(str(exc)), soft_wrap=True)
+            return
+        for report in reports:
+            if report.error:
+                err_console.print(error_line(report.error), soft_wrap=True)
+
+    def ready(paths: list[Path]) -> None:
+        what = f"{len(paths)} files" + (f" and {len(feeds)} feeds" if feeds else "") if paths else f"{len(feeds)} feeds"
+        console.print(f"watching {what}; Ctrl-C to stop", highlight=False)
+
+    every_s = 60 * (poll_minutes or cfg.follow.poll_minutes)
     try:
-        watch_articles(articles, render_one, show, settings=settings_files(cfg.path, voice_name), on_ready=ready)
+        watch_articles(articles or [], render_one, show, settings=settings_files(cfg.path, voice_name), on_ready=ready,
+                       poll=poll if feeds else None, poll_every_s=every_s)
     except KeyboardInterrupt:
         console.print("stopped watching", highlight=False)
 

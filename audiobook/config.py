@@ -116,6 +116,24 @@ class EdgeConfig:
 
 
 @dataclass
+class FetchConfig:
+    """Fetching web pages, feeds and their images."""
+
+    timeout_s: float = 20.0  # per network wait; a whole download gets three times this
+    max_mb: float = 10.0  # largest page (or image) accepted, in MB
+    user_agent: str = ""  # "" = audiobook/VERSION (article narrator; ...)
+
+
+@dataclass
+class FollowConfig:
+    """`audiobook follow` (and `watch --follow`): the sites' feeds followed into this show."""
+
+    feeds: list = field(default_factory=list)  # RSS/Atom URLs
+    limit: int = 10  # newest entries of each feed that are rendered
+    poll_minutes: float = 30.0  # how often `watch --follow` reads the feeds
+
+
+@dataclass
 class Config:
     path: Path | None = None
     show: ShowConfig = field(default_factory=ShowConfig)
@@ -123,6 +141,8 @@ class Config:
     render: RenderConfig = field(default_factory=RenderConfig)
     boilerplate: BoilerplateConfig = field(default_factory=BoilerplateConfig)
     edge: EdgeConfig = field(default_factory=EdgeConfig)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+    follow: FollowConfig = field(default_factory=FollowConfig)
 
 
 _SECTIONS = {
@@ -131,6 +151,8 @@ _SECTIONS = {
     "render": RenderConfig,
     "boilerplate": BoilerplateConfig,
     "edge": EdgeConfig,
+    "fetch": FetchConfig,
+    "follow": FollowConfig,
 }
 
 
@@ -162,6 +184,10 @@ RANGES: dict[tuple[str, str], tuple[float, float, str]] = {
     ("edge", "concurrency"): (1, 64, "requests"),
     ("edge", "timeout_s"): (1.0, 600.0, "s"),
     ("edge", "retries"): (0, 20, "retries"),
+    ("fetch", "timeout_s"): (1.0, 300.0, "s"),
+    ("fetch", "max_mb"): (0.1, 500.0, "MB"),
+    ("follow", "limit"): (1, 1000, "entries"),
+    ("follow", "poll_minutes"): (1.0, 10080.0, "minutes"),
 }
 
 
@@ -189,6 +215,10 @@ def _validate(cfg: Config, path: Path) -> None:
             re.compile(pattern)
         except (re.error, TypeError) as exc:
             raise ConfigError(f"{path} [boilerplate] patterns: bad regex {pattern!r}: {exc}") from exc
+    for url in cfg.follow.feeds:
+        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+            raise ConfigError(f"{path} [follow] feeds: {url!r} is not an http(s) URL; list the feeds' addresses, "
+                              'e.g. feeds = ["https://example.com/feed.xml"]')
     feed_file = cfg.feed.file
     if (not feed_file or feed_file != Path(feed_file).name or feed_file.startswith(".") or "\\" in feed_file
             or feed_file == "index.html" or not feed_file.endswith((".rss", ".xml"))):

@@ -2,10 +2,11 @@
 
 An episode is found again, in this order, by:
 1. the `id` in the article's front matter (stable across moves, renames and machines);
-2. the source it was rendered from (the article file's absolute path, recorded at its first render),
-   so a new title renames the episode's folder instead of making a second episode;
+2. the source it was rendered from (the article file's absolute path, or the web page's URL,
+   recorded at its first render), so a new title renames the episode's folder instead of making a
+   second episode;
 3. the folder name (from the title) of an episode whose source file no longer exists and that has no
-   id: an article that was moved or renamed, title unchanged.
+   id: an article that was moved or renamed, title unchanged (files only: a URL is not moved).
 Otherwise it is a new episode: a new guid, and a folder name of its own (`标题-2` when another
 episode already has `标题`). Claims happen under the show lock, so two renders starting at once
 can't take the same folder.
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 class EpisodeIdentity:
     guid: str  # the feed item's guid: never changes
     slug: str  # the episode's folder name in the site (from its title)
-    source: str  # the article it was last rendered from (absolute path)
+    source: str  # the article it was last rendered from (absolute path, or URL)
     id: str = ""  # front matter `id`, if the article has one
     title: str = ""
     retired: bool = False  # taken out of the show by `audiobook retire`
@@ -66,6 +67,10 @@ def save_identity(ws: Workspace, identity: EpisodeIdentity) -> None:
 
 def source_of(path: Path) -> str:
     return str(path.resolve())
+
+
+def _is_url(source: str) -> bool:
+    return source.lower().startswith(("http://", "https://"))
 
 
 @contextlib.contextmanager
@@ -127,8 +132,10 @@ def _match(identities: list[EpisodeIdentity], episode_id: str, source: str,
     by_source = sorted((i for i in identities if i.source == source), key=lambda i: bool(i.id))
     if by_source:
         return by_source[0]
+    if _is_url(source):
+        return None  # a web page is its URL: another URL with the same title is another article
     moved = [i for i in identities if i.slug == wanted and not i.id and not i.retired
-             and not Path(i.source).exists()]
+             and not _is_url(i.source) and not Path(i.source).exists()]
     return moved[0] if len(moved) == 1 else None
 
 
@@ -155,7 +162,7 @@ def find_episode(ws: Workspace, which: str) -> EpisodeIdentity:
     """The episode `which` names: its folder name, guid, front matter id, title or article path."""
     identities = [i for i in load_identities(ws) if not i.retired]
     path = Path(which)
-    source = source_of(path) if path.exists() else None
+    source = which if _is_url(which) else source_of(path) if path.exists() else None
     for identity in identities:
         if which in (identity.slug, identity.guid, identity.title) or (which and which == identity.id) \
                 or identity.source == source:

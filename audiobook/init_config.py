@@ -25,6 +25,8 @@ SECTION_NOTES = {
     "render": "Defaults for `audiobook render` (command-line options override them).",
     "boilerplate": "Lines not to narrate (credits, disclaimers), beyond the built-in rules.",
     "edge": "The online edge voice service (engine = \"edge\" or \"auto\").",
+    "fetch": "Fetching web pages and feeds (`render URL`, `follow`).",
+    "follow": "`audiobook follow` with no URL follows these feeds; `watch --follow` polls them.",
 }
 
 COMMENTS = {
@@ -67,6 +69,12 @@ COMMENTS = {
     ("edge", "concurrency"): "Requests in flight at once (1-64).",
     ("edge", "timeout_s"): "Seconds to wait for one sentence before retrying.",
     ("edge", "retries"): "Attempts per sentence before giving up.",
+    ("fetch", "timeout_s"): "Seconds to wait for a server (1-300); a whole download may take three times this.",
+    ("fetch", "max_mb"): "Largest page, feed or image accepted, in MB.",
+    ("fetch", "user_agent"): "User-Agent sent with each request; empty = audiobook/VERSION (article narrator).",
+    ("follow", "feeds"): "RSS/Atom feed URLs to follow, e.g. [\"https://example.com/feed.xml\"].",
+    ("follow", "limit"): "How many of each feed's newest entries are rendered (1-1000).",
+    ("follow", "poll_minutes"): "How often `audiobook watch --follow` reads the feeds again (1-10080).",
 }
 
 

@@ -31,6 +31,7 @@ class DroppedLine:
     line: int
     text: str
     rule: str
+    source: str = ""  # the file inside the source it was in (an EPUB's spine item), "" for the article itself
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Block:
     text: str
     line: int  # 1-based line in the source file
     level: int = 0  # heading level (1 = chapter); 0 for non-headings
+    source: str = ""  # where it came from when not simply the article (a page URL#id, an EPUB spine item)
 
 
 @dataclass
@@ -49,8 +51,8 @@ class Document:
     author: str
     date: str
     language: str  # BCP-47, e.g. zh-CN / zh-TW
-    cover: str  # path from front matter, "" if none
-    source: str  # path of the article file
+    cover: str  # path from front matter (or of a web page's lead image, an EPUB's cover), "" if none
+    source: str  # path of the article file, or the URL of a web page
     blocks: list[Block]
     dropped: list[DroppedLine] = field(default_factory=list)
     garbled: list[GarbledSpan] = field(default_factory=list)
@@ -76,6 +78,7 @@ class Chapter:
     index: int  # 1-based
     title: str
     sentences: list[Sentence]
+    source: str = ""  # where its text came from: a page URL, an EPUB spine item ("" = the article file)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .cache import SegmentCache
 from .changes import ChangeSummary, summarize_changes
 from .config import Config, VoiceProfile
-from .episodes import claim_episode, source_of
+from .episodes import claim_episode
 from .errors import SegmentsLost
 from .fsutil import Staging, atomic_write_text, remove_stale_temps
 from .models import Document, Script
@@ -25,8 +25,8 @@ from .publish import EpisodeTags
 from .publish.generated import generated_cover
 from .publish.pages import PAGE_FILE
 from .publish.wording import synthetic_voice_note
+from .sources import fallback_name, load_document, source_key
 from .synthesize import ChapterGate, Progress, SynthStats, script_keys, synthesize_script
-from .text.ingest import ingest
 from .text.normalize import Normalizer, load_lexicon
 from .tts.select import (
     ENGINES,
@@ -72,18 +72,32 @@ def make_plan(document: Document, profile: VoiceProfile, engine: str) -> Script:
     return make_script(document, profile.pauses, spoken, engine, split_quotes=split_quotes)
 
 
-def plan_article(path: Path, config: Config, profile: VoiceProfile, engine: str) -> Script:
-    """Read an article and produce the script for `engine` ("local" or "edge")."""
-    return make_plan(ingest(path, config.boilerplate), profile, engine)
+def plan_article(path: Path | str, config: Config, profile: VoiceProfile, engine: str) -> Script:
+    """Read an article (a file or a URL) and produce the script for `engine` ("local" or "edge")."""
+    return make_plan(load_document(path, config), profile, engine)
 
 
-def render(path: Path, config: Config, profile: VoiceProfile, engine_request: str,
+def render(path: Path | str, config: Config, profile: VoiceProfile, engine_request: str,
            output_root: Path | None = None, progress: Progress | None = None,
            on_stage: Callable[[str], None] | None = None) -> RenderResult:
+    """Render an article file or a web page (URL) into its episode."""
+    started = time.perf_counter()
+    document = load_document(path, config)
+    return render_document(document, config, profile, engine_request, output_root, progress, on_stage,
+                           read_s=time.perf_counter() - started)
+
+
+def render_document(document: Document, config: Config, profile: VoiceProfile, engine_request: str,
+                    output_root: Path | None = None, progress: Progress | None = None,
+                    on_stage: Callable[[str], None] | None = None, update_site: bool = True,
+                    read_s: float = 0.0, choice: EngineChoice | None = None) -> RenderResult:
+    """Render a document that was read already (`follow` reads a feed's entries itself; `read_s` is
+    what reading it took); with `update_site=False` the feed and pages are left for the caller to
+    rebuild once; `choice` is an engine chosen already for a run of several renders."""
     from .produce import AudioSettings, produce, remove_stale
 
     timings: dict[str, float] = {}
-    clock = time.perf_counter()
+    clock = time.perf_counter() - read_s  # reading the article counts in "plan", as it always has
 
     def lap(name: str) -> None:
         nonlocal clock
@@ -91,15 +105,15 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
         timings[name] = round(now - clock, 3)
         clock = now
 
-    document = ingest(path, config.boilerplate)
-    choice = choose_engine(engine_request, config)
+    choice = choice or choose_engine(engine_request, config)
     script = make_plan(document, profile, choice.name)
-    cover, cover_mime = resolve_cover(document, config, path)  # a bad cover fails before any work
+    cover, cover_mime = resolve_cover(document, config)  # a bad cover fails before any work
     cover_file = "cover.png" if cover_mime == "image/png" else "cover.jpg"
     lap("plan")
 
     ws = open_workspace(output_root or Path(config.render.output))
-    with claim_episode(ws, source_of(path), document.episode_id, document.title, path.stem) as episode:
+    with claim_episode(ws, source_key(document), document.episode_id, document.title,
+                       fallback_name(document.source)) as episode:
         slug, folder, manifest = episode.slug, ws.folder(episode.slug), ws.manifest_path(episode.guid)
         previous = read_previous(manifest)
         _remove_leftovers(folder, ws.episode_state(episode.guid))
@@ -133,7 +147,7 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
                                     produced.episode.rebuilt, sum(timings.values()))
         write_render_json(manifest, episode.guid, previous, document, script, slug, choice, voices, synth,
                           produced, timings, changes, cover_file)
-    feed = _update_feed(ws, config)
+    feed = rebuild_site(ws, config) if update_site else None
     lap("feed")
     return RenderResult(folder, manifest, episode.guid, script, choice, synth, produced, feed, timings, changes)
 
@@ -205,13 +219,14 @@ def read_previous(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT else None
 
 
-def resolve_cover(document: Document, config: Config, article: Path) -> tuple[bytes, str]:
-    """Cover (bytes, mime) from front matter (relative to the article), else [show] cover, else generated."""
+def resolve_cover(document: Document, config: Config) -> tuple[bytes, str]:
+    """Cover (bytes, mime) from front matter (relative to the article), a web page's lead image or an
+    EPUB's cover (kept in the cache), else [show] cover, else generated."""
     if document.cover:
         from .publish.cover import load_cover  # Pillow: only when there is a cover to check
 
         candidate = Path(document.cover)
-        return load_cover(candidate if candidate.is_absolute() else article.parent / candidate)
+        return load_cover(candidate if candidate.is_absolute() else Path(document.source).parent / candidate)
     if config.show.cover and "://" not in config.show.cover:
         from .publish.cover import load_cover
 
@@ -262,7 +277,7 @@ def write_render_json(path: Path, guid: str, previous: dict[str, Any] | None, do
     atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1))
 
 
-def _update_feed(ws: Workspace, config: Config) -> Path | None:
+def rebuild_site(ws: Workspace, config: Config) -> Path | None:
     from .errors import AudiobookError
     from .publish.site import build_site
 

@@ -45,20 +45,26 @@ def plan_chapter(index: int, section: Section, pauses: PauseConfig, spoken: Spok
                  dropped: list[DroppedLine], split_quotes: bool = False) -> Chapter:
     sentences: list[Sentence] = []
     if not section.opening:
-        heading = Block("heading", section.title, section.line, 1)
-        blocks = [heading, *section.blocks]
+        heading = Block("heading", section.title, section.line, 1, section.source)
+        # The article's title, when it opens this first chapter, is read before the chapter's heading.
+        titles = 0
+        while titles < len(section.blocks) and section.blocks[titles].kind == "heading" \
+                and section.blocks[titles].level == 0:
+            titles += 1
+        blocks = [*section.blocks[:titles], heading, *section.blocks[titles:]]
     else:
         blocks = section.blocks
     for paragraph, block in enumerate(blocks):
         for text, pause, kind, quote in _block_sentences(block, pauses, paragraph, split_quotes):
             said, hits = spoken(text)
             if not has_speakable(said):
-                dropped.append(DroppedLine(block.line, text, "nothing-speakable"))
+                dropped.append(DroppedLine(block.line, text, "nothing-speakable", block.source))
                 continue
             sentences.append(Sentence(text, said, pause, kind, paragraph, hits, quote))
     if sentences:
         sentences[-1].pause_after_ms = max(sentences[-1].pause_after_ms, pauses.chapter_ms)
-    return Chapter(index, section.title, sentences)
+    source = section.source or next((b.source for b in section.blocks if b.source), "")
+    return Chapter(index, section.title, sentences, source)
 
 
 def make_script(doc: Document, pauses: PauseConfig, spoken: SpokenFn, engine: str,

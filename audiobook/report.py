@@ -26,14 +26,18 @@ def print_plan(console: Console, script: Script) -> None:
     console.print(Text(script.title, style="bold"))
     console.print(f"author: {script.author or '—'}   language: {script.language}   "
                   f"engine: {script.engine}   source: {script.source}", highlight=False)
+    # Where each chapter came from, when that is more than the article: an EPUB's spine item, a page's anchor.
+    origins = any(ch.source and ch.source != script.source for ch in script.chapters)
     table = Table(title="chapters", show_lines=False)
-    for col, justify in (("#", "right"), ("title", "left"), ("sentences", "right"), ("est. duration", "right")):
+    columns = [("#", "right"), ("title", "left"), ("sentences", "right"), ("est. duration", "right")]
+    for col, justify in columns + ([("from", "left")] if origins else []):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     total = 0
     for ch in script.chapters:
         est = chapter_estimate_ms(ch)
         total += est
-        table.add_row(str(ch.index), ch.title, str(len(ch.sentences)), fmt_ms(est))
+        table.add_row(str(ch.index), ch.title, str(len(ch.sentences)), fmt_ms(est),
+                      *([ch.source or script.source] if origins else []))
     table.add_row("", Text("total", style="bold"), str(sum(len(c.sentences) for c in script.chapters)), fmt_ms(total))
     console.print(table)
 
@@ -49,7 +53,8 @@ def print_plan(console: Console, script: Script) -> None:
     if script.dropped:
         console.print(Text.assemble("\n", ("not narrated", "bold"), f" ({len(script.dropped)} lines)"))
         for d in script.dropped:
-            console.print(Text.assemble(f"  line {d.line:>3} ", (f"{d.rule:<18}", "dim"), " ", d.text[:70]))
+            where = f"{d.source}:{d.line}" if d.source else f"line {d.line:>3}"
+            console.print(Text.assemble(f"  {where} ", (f"{d.rule:<18}", "dim"), " ", d.text[:70]))
     if script.garbled:
         console.print(Text.assemble("\n", ("garbled text", "bold yellow"), f" ({len(script.garbled)} spans)"))
         for g in script.garbled:
@@ -172,3 +177,30 @@ def print_offline_voices(console: Console, info) -> None:  # info: tts.registry.
         gender = {"f": "female", "m": "male"}.get(name[1:2], "female") if "_" in name else "female"
         table.add_row(name, gender, KOKORO_NOTES.get(name, ""))
     console.print(table)
+
+
+_FOLLOW_STYLE = {"new": "green", "updated": "cyan", "unchanged": "dim", "retired": "yellow", "failed": "bold red",
+                 "would render": "cyan"}
+
+
+def print_follow_outcome(console: Console, outcome) -> None:  # outcome: follow.EntryOutcome
+    """One line per feed entry as it is done: `new 标题 (URL): 12 sentences → 12 synthesized …`."""
+    detail = f": {outcome.detail}" if outcome.detail else ""
+    console.print(Text.assemble((f"{outcome.status:<9}", _FOLLOW_STYLE.get(outcome.status, "")), " ",
+                                (outcome.title or outcome.link, "bold"), f" ({outcome.link}){detail}"), soft_wrap=True)
+
+
+def print_follow_report(console: Console, err_console: Console, report) -> None:  # report: follow.FollowReport
+    if report.error:
+        err_console.print(Text.assemble(("error:", "bold red"), f" {report.error}"), soft_wrap=True)
+        return
+    counts = Counter(o.status for o in report.outcomes)
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no entries"
+    console.print(Text(f"{report.feed_title or report.feed_url}: {summary}"), soft_wrap=True)
+    if report.beyond_limit:
+        console.print(Text(f"  {report.beyond_limit} older entries are beyond the limit: not rendered (episodes "
+                           "rendered from them earlier stay in the show)"), soft_wrap=True)
+    if report.left_feed:
+        console.print(Text(f"  {len(report.left_feed)} entries rendered earlier are no longer in the feed; their "
+                           "episodes stay in the show (`audiobook retire` takes one out): "
+                           + "、".join(report.left_feed)), soft_wrap=True)

@@ -8,6 +8,8 @@ rendered again (also once a second without events, as a safety net). A save that
 costs nothing; a save during a render is not lost.
 An AudiobookError (a bad article, a bad config while it is being edited, a locked folder) is
 reported and the watch goes on; Ctrl-C (KeyboardInterrupt) ends it.
+With feeds to follow (`watch --follow`), they are read at the start and then every so often
+(`[follow] poll_minutes`), between saves: following renders only new or changed entries.
 """
 
 from __future__ import annotations
@@ -99,17 +101,41 @@ def settings_files(config_path: Path | None, voice: str) -> list[Path]:
     return [p for p in (config_path, profile, default_lexicon_path()) if p is not None and p.exists()]
 
 
+class _Poller:
+    """Calls `poll` (following feeds) now and then every `every_s` seconds, when asked whether it is due."""
+
+    def __init__(self, poll: Callable[[], None] | None, every_s: float) -> None:
+        self.poll, self.every_s = poll, every_s
+        self.due = time.monotonic()
+
+    def run_if_due(self) -> None:
+        if self.poll is not None and time.monotonic() >= self.due:
+            self.poll()
+            self.due = time.monotonic() + self.every_s
+
+
 def watch_articles(articles: Sequence[Path], render_one: Callable[[Path], Any],
                    on_rendered: Callable[[Rendered], None], *, settings: Sequence[Path] = (),
                    debounce_ms: int = DEBOUNCE_MS, stop_event: StopEvent | None = None,
-                   on_ready: Callable[[list[Path]], None] | None = None) -> None:
-    """Render each article once, then re-render on save until `stop_event` is set or Ctrl-C."""
+                   on_ready: Callable[[list[Path]], None] | None = None,
+                   poll: Callable[[], None] | None = None, poll_every_s: float = 1800.0) -> None:
+    """Render each article once, then re-render on save until `stop_event` is set or Ctrl-C; with
+    `poll` (following feeds), also call it at the start and every `poll_every_s` seconds."""
     missing = [a for a in articles if not a.is_file()]
     if missing:
         raise InputError(f"{missing[0]}: no such file; check the path")
     watcher = _Watcher(articles, settings, render_one, on_rendered)
     for article in watcher.articles:
         watcher.render(article, "start")
+    poller = _Poller(poll, poll_every_s)
+    poller.run_if_due()
+    if not watcher.articles:  # only feeds to poll: nothing on disk to watch
+        if on_ready:
+            on_ready([])
+        while not (stop_event is not None and stop_event.is_set()):
+            time.sleep(POLL_MS / 1000)
+            poller.run_if_due()
+        return
     watched = watcher.watched_paths()
     folders = sorted({p.parent for p in watched})
     if on_ready:
@@ -125,3 +151,4 @@ def watch_articles(articles: Sequence[Path], render_one: Callable[[Path], Any],
                                     rust_timeout=POLL_MS, yield_on_timeout=True):
         log.debug("changes: %s", changes)
         watcher.catch_up()
+        poller.run_if_due()

@@ -10,6 +10,7 @@ OUTPUT/
     <guid>/episode.json  the episode's identity: guid, front-matter id, source, folder name
     <guid>/render.json   what its last render made (the manifest)
     <guid>/render.lock
+    follow/<feed>.json   what `audiobook follow` rendered from each feed (follow.py), follow/render.lock
 ```
 
 An episode's state is filed under its guid, which never changes, so a new title (a new folder name

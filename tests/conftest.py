@@ -83,3 +83,19 @@ def fake_edge(warm_fake_voice: None, edge_client_env: None):
 
     with running_fake() as fake:
         yield fake
+
+
+# ------------------------------------------------------------------------ a web server on loopback
+
+
+@pytest.fixture
+def web(monkeypatch: pytest.MonkeyPatch):
+    """A real HTTP server on 127.0.0.1 serving pages and feeds the test puts in `web.routes`
+    (tests/webfixtures.py); no proxy between it and the client."""
+    from webfixtures import serving
+
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    with serving() as server:
+        yield server

@@ -43,9 +43,16 @@ def config_file(tmp_path: Path, text: str | bytes) -> Path:
     ('[render]\nloudness_lufs = "loud"\n', r"\[render\]: key 'loudness_lufs' must be a float"),
     ("[nope]\n", r"unknown section \[nope\]"),
     ("[show\n", r"not valid TOML"),
+    ("[fetch]\ntimeout_s = 0.5\n", r"\[fetch\] timeout_s = 0.5 is out of range; allowed: 1 to 300 s"),
+    ("[fetch]\nmax_mb = 0\n", r"\[fetch\] max_mb = 0.0 is out of range"),
+    ("[follow]\nlimit = 0\n", r"\[follow\] limit = 0 is out of range; allowed: 1 to 1000 entries"),
+    ("[follow]\npoll_minutes = 0.1\n", r"\[follow\] poll_minutes = 0.1 is out of range"),
+    ('[follow]\nfeeds = ["feed.xml"]\n', r"\[follow\] feeds: 'feed.xml' is not an http\(s\) URL"),
+    ('[follow]\nfeeds = "https://a.example/feed"\n', r"\[follow\]: key 'feeds' must be a list"),
 ], ids=["lufs-low", "lufs-nan", "lufs-inf", "peak-high", "retries-negative", "timeout-zero", "timeout-negative",
         "concurrency-zero", "bitrate", "feed-outside", "base-url-scheme", "base-url-relative", "category",
-        "engine", "unknown-key", "wrong-type", "unknown-section", "syntax"])
+        "engine", "unknown-key", "wrong-type", "unknown-section", "syntax", "fetch-timeout", "fetch-size",
+        "follow-limit", "follow-poll", "follow-feed-url", "follow-feeds-not-list"])
 def test_bad_settings_name_file_section_key_and_allowed_values(tmp_path: Path, text: str, message: str) -> None:
     path = config_file(tmp_path, text)
     with pytest.raises(ConfigError, match=message) as raised:

@@ -114,3 +114,13 @@ def test_sample_edge_plan_keeps_english() -> None:
     script = _plan(SAMPLE, "edge")
     joined = "".join(s.spoken for c in script.chapters for s in c.sentences)
     assert "DeepSeek" in joined and "http" not in joined
+
+
+@pytest.mark.parametrize("text", [
+    "---\ntitle: 书\n---\n\n## 第一章\n\n第一段。\n\n## 第二章\n\n第二段。\n",  # the title from front matter
+    "# 书\n\n## 第一章\n\n第一段。\n\n## 第二章\n\n第二段。\n",  # the title as the top heading
+], ids=["front-matter", "top-heading"])
+def test_title_is_read_before_the_first_chapters_heading(write_article, text: str) -> None:
+    script = _plan(write_article(text, "book.md"))
+    assert [(s.kind, s.text) for s in script.chapters[0].sentences[:3]] == [
+        ("title", "书"), ("heading", "第一章"), ("sentence", "第一段。")]

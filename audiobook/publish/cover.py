@@ -93,6 +93,13 @@ def load_cover(path: Path) -> tuple[bytes, str]:
     except OSError as exc:
         raise InputError(f"cannot read cover image {path}: {exc.strerror or exc}; check the file's "
                          "permissions") from exc
+    return fit_cover(data, str(path))
+
+
+def fit_cover(data: bytes, name: str, quiet: bool = False) -> tuple[bytes, str]:
+    """(bytes, mime) of cover art: a compliant JPEG/PNG as is, any other image converted to a
+    compliant square JPEG, with a warning unless `quiet` (a web page's lead image is never square:
+    converting it is expected, not news)."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
@@ -101,11 +108,11 @@ def load_cover(path: Path) -> tuple[bytes, str]:
                 return data, Image.MIME[image.format or "JPEG"]
             fixed = _make_compliant(image)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"cover {path} is not an image that can be read ({exc}); use a JPEG or PNG "
+        raise InputError(f"cover {name} is not an image that can be read ({exc}); use a JPEG or PNG "
                          "file") from exc
-    log.warning("cover %s: %s; using a converted %d×%d JPEG instead (give a square JPEG/PNG of "
-                "%d–%d px to skip this)", path, "; ".join(problems), fixed.width, fixed.height,
-                MIN_SIDE, MAX_SIDE)
+    (log.info if quiet else log.warning)(
+        "cover %s: %s; using a converted %d×%d JPEG instead (give a square JPEG/PNG of %d–%d px to skip this)",
+        name, "; ".join(problems), fixed.width, fixed.height, MIN_SIDE, MAX_SIDE)
     return _jpeg(fixed), "image/jpeg"
 
 

@@ -207,7 +207,8 @@ def episode_page(show: Show, article: Article) -> bytes:
 def _transcript_chapter(chapter: ChapterFile, article_title: str) -> str:
     """A chapter's sentences as read: its title as a heading, sub-headings, paragraphs; each sentence
     carries its start time (in the episode) so the script can follow along."""
-    read_title = next((line for line in chapter.lines[:1]
+    first = [line for line in chapter.lines if line.kind != "title"][:1]  # the article's title may come first
+    read_title = next((line for line in first
                        if line.kind == "heading" and line.text.strip() == chapter.title.strip()), None)
     title = _line(chapter, read_title) if read_title else _e(chapter.title)  # followed along when read
     out = [f'<section aria-labelledby="t{chapter.index}"><h3 id="t{chapter.index}">{title}</h3>']

@@ -87,13 +87,17 @@ def clean_text(text: str) -> str:
 
 def read_article(path: Path) -> tuple[str, str]:
     """Read and decode an article file; return (clean text, encoding)."""
+    text, encoding = decode_bytes(read_bytes(path), str(path))
+    return clean_text(text), encoding
+
+
+def read_bytes(path: Path) -> bytes:
+    """An article file's bytes; InputError (saying what to do) when it can't be read."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError as exc:
         raise InputError(f"{path}: no such file; check the path") from exc
     except IsADirectoryError as exc:
-        raise InputError(f"{path}: is a directory; give an article file (.txt or .md)") from exc
+        raise InputError(f"{path}: is a directory; give an article file (.txt, .md, .html or .epub)") from exc
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror}); check permissions") from exc
-    text, encoding = decode_bytes(data, str(path))
-    return clean_text(text), encoding

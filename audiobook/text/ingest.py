@@ -48,7 +48,8 @@ def _text_lines(body: str) -> list[MdLine]:
 def ingest(path: Path, boilerplate: BoilerplateConfig | None = None) -> Document:
     suffix = path.suffix.lower()
     if suffix not in MARKDOWN_SUFFIXES | TEXT_SUFFIXES:
-        raise InputError(f"{path}: unsupported file type {suffix!r}; give a .txt or .md article")
+        raise InputError(f"{path}: unsupported file type {suffix!r}; give a .txt, .md, .html or "
+                         ".epub file, or a web page's URL")
     text, encoding = read_article(path)
     boilerplate = boilerplate or BoilerplateConfig()
     rules = build_rules(boilerplate.patterns, boilerplate.disable)
@@ -106,7 +107,7 @@ def ingest(path: Path, boilerplate: BoilerplateConfig | None = None) -> Document
         raise InputError(f"{path}: nothing to narrate (the article is empty or only punctuation/boilerplate)")
 
     title = meta.get("title", "")
-    _promote_title(blocks, title)
+    promote_title(blocks, title)
     title_in_text = False
     if not title:
         title = _ATTRIBUTION.sub("", blocks[0].text).strip() or blocks[0].text
@@ -151,7 +152,7 @@ def join_wrapped(left: str, right: str) -> str:
     return left + right
 
 
-def _promote_title(blocks: list[Block], title: str) -> None:
+def promote_title(blocks: list[Block], title: str) -> None:
     """Mark the block that carries the title as the level-0 heading (read first, not a chapter)."""
     first = blocks[0]
     if title:

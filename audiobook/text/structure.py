@@ -19,6 +19,7 @@ class Section:
     line: int  # line of the heading (0 for the opening chapter without one)
     blocks: list[Block] = field(default_factory=list)  # kinds: title/heading(level 0), subheading, paragraph, list_item
     opening: bool = False
+    source: str = ""  # the heading's source (a spine item, a URL): where the chapter came from
 
 
 def opening_title(language: str) -> str:
@@ -49,12 +50,12 @@ def find_sections(doc: Document) -> list[Section]:
     for i, block in enumerate(blocks):
         following = blocks[i + 1] if i + 1 < len(blocks) else None
         if block.kind == "heading" and block.level >= 1 and block.level == level:
-            sections.append(Section(block.text.strip(), block.line))
+            sections.append(Section(block.text.strip(), block.line, source=block.source))
             continue
         if block.kind == "heading" and block.level >= 1:  # deeper headings
-            block = Block("subheading", block.text, block.line, block.level)
+            block = Block("subheading", block.text, block.line, block.level, block.source)
         elif is_subheading(block, following):
-            block = Block("subheading", block.text, block.line)
+            block = Block("subheading", block.text, block.line, source=block.source)
         sections[-1].blocks.append(block)
     if len(sections) > 1 and all(b.kind == "heading" for b in opening.blocks):
         # Nothing but (at most) the title before the first heading: no separate opening chapter;
