@@ -66,6 +66,8 @@ def render(
     article: Annotated[Path, typer.Argument(help="Article file (.txt or .md).")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; make no audio.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="With --dry-run: print the plan as JSON.")] = False,
+    no_music: Annotated[bool, typer.Option("--no-music", help="Leave out the intro, outro and transition "
+                                           "music ([music] in audiobook.toml, the article's front matter).")] = False,
     engine: EngineOpt = None,
     voice: VoiceOpt = None,
     output: OutputOpt = None,
@@ -88,7 +90,8 @@ def render(
             print_plan(console, script)
         return
     with RenderProgress(err_console) as progress:
-        result = render_article(article, cfg, profile, requested, output, progress.advance, progress.stage)
+        result = render_article(article, cfg, profile, requested, output, progress.advance, progress.stage,
+                                music=not no_music)
     print_render(console, result)
 
 

@@ -96,6 +96,17 @@ class RenderConfig:
 
 
 @dataclass
+class MusicConfig:
+    """The show's own audio around the narration (audio/music.py): paths relative to audiobook.toml,
+    "" for none. An article's front matter can override each; `render --no-music` leaves all out."""
+
+    intro: str = ""  # before the first chapter
+    outro: str = ""  # after the last
+    transition: str = ""  # between chapters
+    fade_ms: int = 500  # fades where music meets the voice (the intro's end, the outro's start)
+
+
+@dataclass
 class BoilerplateConfig:
     """Extra regexes (matched against a whole stripped line) for lines not to narrate.
     `disable` names default rules to switch off."""
@@ -122,6 +133,7 @@ class Config:
     render: RenderConfig = field(default_factory=RenderConfig)
     boilerplate: BoilerplateConfig = field(default_factory=BoilerplateConfig)
     edge: EdgeConfig = field(default_factory=EdgeConfig)
+    music: MusicConfig = field(default_factory=MusicConfig)
 
 
 _SECTIONS = {
@@ -130,6 +142,7 @@ _SECTIONS = {
     "render": RenderConfig,
     "boilerplate": BoilerplateConfig,
     "edge": EdgeConfig,
+    "music": MusicConfig,
 }
 
 
@@ -161,6 +174,7 @@ RANGES: dict[tuple[str, str], tuple[float, float, str]] = {
     ("edge", "concurrency"): (1, 64, "requests"),
     ("edge", "timeout_s"): (1.0, 600.0, "s"),
     ("edge", "retries"): (0, 20, "retries"),
+    ("music", "fade_ms"): (0, 10_000, "ms"),
 }
 
 

@@ -25,6 +25,7 @@ SECTION_NOTES = {
     "render": "Defaults for `audiobook render` (command-line options override them).",
     "boilerplate": "Lines not to narrate (credits, disclaimers), beyond the built-in rules.",
     "edge": "The online edge voice service (engine = \"edge\" or \"auto\").",
+    "music": "Your own audio around the narration, at its loudness (`render --no-music` leaves it out).",
 }
 
 COMMENTS = {
@@ -66,6 +67,14 @@ COMMENTS = {
     ("edge", "concurrency"): "Requests in flight at once (1-64).",
     ("edge", "timeout_s"): "Seconds to wait for one sentence before retrying.",
     ("edge", "retries"): "Attempts per sentence before giving up.",
+    ("music", "intro"): ("Music before the first chapter: a file ffmpeg reads (mp3, m4a, wav, ogg, flac), "
+                         "relative to this file; at most 5 minutes. Empty = none. An article's front matter "
+                         "`intro:` overrides it (`intro: none` for none)."),
+    ("music", "outro"): "Music after the last chapter (like intro; front matter `outro:`).",
+    ("music", "transition"): ("A short sting between chapters, at most 1 minute (front matter "
+                              "`transition:`)."),
+    ("music", "fade_ms"): ("Fade where music meets the voice (the intro's end, the outro's start, both "
+                           "ends of a transition), 0-10000 ms."),
 }
 
 

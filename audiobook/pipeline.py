@@ -78,7 +78,9 @@ def plan_article(path: Path, config: Config, profile: VoiceProfile, engine: str)
 
 def render(path: Path, config: Config, profile: VoiceProfile, engine_request: str,
            output_root: Path | None = None, progress: Progress | None = None,
-           on_stage: Callable[[str], None] | None = None) -> RenderResult:
+           on_stage: Callable[[str], None] | None = None, music: bool = True) -> RenderResult:
+    """Render an article into its episode; music=False leaves the intro, outro and transitions out."""
+    from .episodemusic import plan_music, resolve_music
     from .produce import AudioSettings, produce, remove_stale
 
     timings: dict[str, float] = {}
@@ -95,6 +97,10 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
     script = make_plan(document, profile, choice.name)
     cover, cover_mime = resolve_cover(document, config, path)  # a bad cover fails before any work
     cover_file = "cover.png" if cover_mime == "image/png" else "cover.jpg"
+    music_files = resolve_music(document.music, config, path, music)  # a missing file fails before any work
+    if music_files and config.feed.items == "chapters":
+        log.warning("music plays in the full episode; with [feed] items = \"chapters\" the feed lists the "
+                    "chapter files, which are narration only")
     lap("plan")
 
     ws = open_workspace(output_root or Path(config.render.output))
@@ -110,6 +116,9 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
                            language=script.language, cover=cover, cover_mime=cover_mime,
                            comment=synthetic_voice_note(script.language))
         settings = AudioSettings(config.render.loudness_lufs, config.render.true_peak_dbtp, config.render.bitrate_kbps)
+        # checked (decoded, trimmed, measured) before any synthesis, unless the last episode holds its frames
+        episode_music = plan_music(music_files, config.music, settings, (previous or {}).get("episode"),
+                                   script.language)
         stage = Staging()  # every output of this render is put in place at once, after it is all made
         needed = [key for chapter_keys in keys for key in chapter_keys]
         try:
@@ -119,7 +128,7 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
                     lambda gate: synthesize_script(script, keys, lambda: open_engine(choice.name, config), voice,
                                                    cache, progress, quote_voice, gate),
                     lambda ready: produce(script, keys, cache, folder, slug, tags, settings, previous, stage,
-                                          on_stage, ready),
+                                          on_stage, ready, episode_music),
                     lap), stage)
             if not (folder / cover_file).exists() or (folder / cover_file).read_bytes() != cover:
                 stage.write_bytes(folder / cover_file, cover)
