@@ -118,8 +118,6 @@ def shape_music(pcm: np.ndarray, source: MusicSource, fade_ms: int) -> np.ndarra
     """Trim the file's leading and trailing silence and fade it (pydub); int16 mono PCM."""
     AudioSegment = _pydub()
     segment = AudioSegment.from_file(_RawIO(pcm), format="raw", sample_width=2, frame_rate=MP3_RATE, channels=1)
-    if segment.max == 0:
-        raise source.error("silent; give a file with the music in it")
     threshold = segment.max_dBFS - TRIM_BELOW_PEAK_DB
     start = _silence_ms(segment, threshold)
     end = len(segment) - _silence_ms(segment.reverse(), threshold)
@@ -161,11 +159,14 @@ def decode_music(source: MusicSource) -> np.ndarray:
 def prepare_music(source: MusicSource, fade_ms: int, settings: AudioSettings) -> np.ndarray:
     """A music file as it plays in the episode: decoded, trimmed, faded, at the loudness target
     with its true peak under the ceiling once encoded; int16 mono PCM at the work rate."""
-    shaped = shape_music(decode_music(source), source, fade_ms)
-    lufs = integrated_lufs(shaped, MP3_RATE)
-    if not math.isfinite(lufs) or lufs < QUIET_LUFS:
+    decoded = decode_music(source)
+    if not decoded.any():
+        raise source.error("silent; give a file with the music in it")
+    lufs = integrated_lufs(decoded, MP3_RATE)
+    if not math.isfinite(lufs) or lufs < QUIET_LUFS:  # matching it would raise its noise with it
         level = "no measurable loudness" if not math.isfinite(lufs) else f"{lufs:.0f} LUFS"
         raise source.error(f"nearly silent ({level}); give a file with the music in it at a normal level")
+    shaped = shape_music(decoded, source, fade_ms)
     mastered, _ = master(shaped, MP3_RATE, settings.loudness_lufs, settings.true_peak_dbtp, settings.bitrate_kbps)
     return mastered
 
