@@ -226,8 +226,9 @@ def watch(
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Render ARTICLEs, then render again whenever one (or the config/voice/lexicon) is saved."""
+    """Render ARTICLEs, then render again whenever one (or the config/voice/lexicon/music) is saved."""
     from .changes import format_changes
+    from .episodemusic import configured_music
     from .pipeline import render as render_article
     from .watch import Rendered, settings_files, watch_articles
 
@@ -252,8 +253,9 @@ def watch(
     def ready(paths: list[Path]) -> None:
         console.print(f"watching {len(paths)} files; Ctrl-C to stop", highlight=False)
 
+    settings = settings_files(cfg.path, voice_name) + configured_music(cfg)  # the [music] files too
     try:
-        watch_articles(articles, render_one, show, settings=settings_files(cfg.path, voice_name), on_ready=ready)
+        watch_articles(articles, render_one, show, settings=settings, on_ready=ready)
     except KeyboardInterrupt:
         console.print("stopped watching", highlight=False)
 

@@ -80,6 +80,14 @@ def resolve_music(front_matter: dict[str, str], config: Config, article: Path,
     return sources
 
 
+def configured_music(config: Config) -> list[Path]:
+    """The music files audiobook.toml names that exist (`watch` re-renders when one is saved)."""
+    folder = config.path.parent if config.path else Path.cwd()
+    values = [getattr(config.music, role).strip() for role in MUSIC_ROLES]
+    paths = [folder / Path(v).expanduser() for v in values if v.lower() not in NONE]
+    return [p for p in paths if p.is_file()]
+
+
 def plan_music(sources: dict[str, MusicSource], config: MusicConfig, settings: AudioSettings,
                previous_episode: dict[str, Any] | None, language: str) -> EpisodeMusic | None:
     """Check and prepare each piece (decode, trim, fade, master: a bad file fails here, before

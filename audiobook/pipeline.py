@@ -137,8 +137,9 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
             stage.discard()  # what a failure or Ctrl-C left staged
         remove_stale(folder, previous, produced)
 
+        music_encoded = list(dict.fromkeys(m["role"] for m in produced.episode.music if m["encoded"]))
         changes = summarize_changes(previous, script, keys, synth.synthesized, synth.cached, produced.chapters,
-                                    produced.episode.rebuilt, sum(timings.values()))
+                                    produced.episode.rebuilt, sum(timings.values()), music_encoded)
         write_render_json(manifest, episode.guid, previous, document, script, slug, choice, voices, synth,
                           produced, timings, changes, cover_file)
     feed = _update_feed(ws, config)

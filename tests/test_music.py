@@ -357,6 +357,7 @@ def test_edits_reencode_only_what_they_touch(tmp_path: Path, monkeypatch: pytest
     assert (edited.changes.segments_synthesized, edited.changes.chapters_rebuilt) == (1, [2])
     assert edited.changes.episode_rebuilt
     assert not any(m["encoded"] for m in manifest(edited)["episode"]["music"])
+    assert edited.changes.music_encoded == []
     assert _music_frames(edited) == before
 
     # only the outro changed: nothing synthesized, no chapter rebuilt, only the outro encoded
@@ -366,6 +367,7 @@ def test_edits_reencode_only_what_they_touch(tmp_path: Path, monkeypatch: pytest
     assert (changed.changes.segments_synthesized, changed.changes.chapters_rebuilt) == (0, [])
     encoded = {m["role"]: m["encoded"] for m in manifest(changed)["episode"]["music"]}
     assert encoded == {"intro": False, "transition": False, "outro": True}
+    assert changed.changes.music_encoded == ["outro"]
     after = _music_frames(changed)
     assert after["intro"] == before["intro"] and after["transition"] == before["transition"]
     assert after["outro"] != before["outro"]
@@ -410,3 +412,11 @@ def test_music_key_is_the_content_and_what_shapes_it(tmp_path: Path) -> None:
     assert music_content(a, 500, settings) != music_content(a, 800, settings)
     assert music_content(a, 500, settings) != music_content(a, 500, replace(settings, loudness_lufs=-16.0))
     assert music_content(a, 500, settings) != music_content(replace(a, role="outro"), 500, settings)
+
+
+def test_watch_follows_the_configured_music_files(tmp_path: Path) -> None:
+    from audiobook.episodemusic import configured_music
+
+    make_tone(tmp_path / "intro.wav", INTRO_HZ, 1.0, 0.5)
+    config = load_config(write_config(tmp_path, intro="intro.wav", outro="none", transition="missing.ogg"))
+    assert configured_music(config) == [tmp_path / "intro.wav"]
