@@ -89,10 +89,12 @@ def configured_music(config: Config) -> list[Path]:
 
 
 def plan_music(sources: dict[str, MusicSource], config: MusicConfig, settings: AudioSettings,
-               previous_episode: dict[str, Any] | None, language: str) -> EpisodeMusic | None:
+               previous_episode: dict[str, Any] | None, language: str, chapters: int) -> EpisodeMusic | None:
     """Check and prepare each piece (decode, trim, fade, master: a bad file fails here, before
     any synthesis), except those whose frames the previous episode holds: their bytes are the
-    ones that were checked then (the key hashes them)."""
+    ones that were checked then (the key hashes them). A transition needs two chapters."""
+    if chapters < 2:
+        sources = {role: source for role, source in sources.items() if role != "transition"}
     if not sources:
         return None
     recorded = {r.get("content") for r in _records(previous_episode)}
@@ -161,7 +163,7 @@ def _encode(music: EpisodeMusic, roles: list[str]) -> dict[str, EncodedMusic]:
     for role in roles:
         piece = music.pieces[role]
         if piece.pcm is None:  # its frames were expected from the previous episode, which lost them
-            piece.pcm = prepare_music(piece.source, music.fade_ms, music.settings)
+            piece.pcm = prepare_music(piece.source, music.fade_ms, music.settings, check=True)
         pcms.append(piece.pcm)
     folder = Path(tempfile.mkdtemp(prefix="audiobook-music-"))
     try:

@@ -118,7 +118,7 @@ def render(path: Path, config: Config, profile: VoiceProfile, engine_request: st
         settings = AudioSettings(config.render.loudness_lufs, config.render.true_peak_dbtp, config.render.bitrate_kbps)
         # checked (decoded, trimmed, measured) before any synthesis, unless the last episode holds its frames
         episode_music = plan_music(music_files, config.music, settings, (previous or {}).get("episode"),
-                                   script.language)
+                                   script.language, len(script.chapters))
         stage = Staging()  # every output of this render is put in place at once, after it is all made
         needed = [key for chapter_keys in keys for key in chapter_keys]
         try:

@@ -359,6 +359,8 @@ def test_edits_reencode_only_what_they_touch(tmp_path: Path, monkeypatch: pytest
     assert not any(m["encoded"] for m in manifest(edited)["episode"]["music"])
     assert edited.changes.music_encoded == []
     assert _music_frames(edited) == before
+    samples, data = _episode(edited)  # the copied outro still ends the file: its padding is recorded
+    assert len(samples) == data["episode"]["samples"]
 
     # only the outro changed: nothing synthesized, no chapter rebuilt, only the outro encoded
     make_tone(tmp_path / "outro.flac", 550, 2.0, 0.3)
@@ -371,8 +373,9 @@ def test_edits_reencode_only_what_they_touch(tmp_path: Path, monkeypatch: pytest
     after = _music_frames(changed)
     assert after["intro"] == before["intro"] and after["transition"] == before["transition"]
     assert after["outro"] != before["outro"]
-    samples, _ = _episode(changed)
+    samples, data = _episode(changed)
     assert dominant_hz(samples[-RATE:]) == pytest.approx(550, abs=2)
+    assert len(samples) == data["episode"]["samples"]
 
     # the same intro under another name: its content is the key, so nothing at all is redone
     (tmp_path / "intro.m4a").rename(tmp_path / "renamed.m4a")
@@ -380,6 +383,35 @@ def test_edits_reencode_only_what_they_touch(tmp_path: Path, monkeypatch: pytest
     kept = render(article, renamed_config, load_profile(), "local", out)
     assert kept.changes is not None and not kept.changes.episode_rebuilt
     assert manifest(kept)["episode"]["sha256"] == manifest(changed)["episode"]["sha256"]
+
+
+def test_music_lost_from_the_episode_file_is_encoded_again(tmp_path: Path) -> None:
+    """When the previous episode no longer holds a piece's frames (the file was replaced), the
+    piece is prepared from its file again, after synthesis, and comes out the same."""
+    make_tone(tmp_path / "intro.flac", INTRO_HZ, 1.5, 0.5)
+    config = load_config(write_config(tmp_path, intro="intro.flac"))
+    article = tmp_path / "article.md"
+    article.write_text(ARTICLE, encoding="utf-8")
+    first = render(article, config, load_profile(), "local", tmp_path / "out")
+    before = _music_frames(first)
+    episode = first.folder / manifest(first)["episode"]["file"]
+    episode.write_bytes(episode.read_bytes()[:5000])  # damaged: the intro's bytes no longer check
+    again = render(article, config, load_profile(), "local", tmp_path / "out")
+    assert [m["encoded"] for m in manifest(again)["episode"]["music"]] == [True]
+    assert _music_frames(again) == before  # the same bytes, the same settings: the same frames
+
+
+def test_one_chapter_has_no_transition(tmp_path: Path) -> None:
+    make_tone(tmp_path / "sting.wav", TRANSITION_HZ, 1.0, 0.5)
+    make_tone(tmp_path / "outro.wav", OUTRO_HZ, 1.0, 0.5)
+    config = load_config(write_config(tmp_path, transition="sting.wav", outro="outro.wav"))
+    article = tmp_path / "article.md"
+    article.write_text("---\ntitle: 一章\n---\n# 一章\n\n只有一段话。\n", encoding="utf-8")
+    first = render(article, config, load_profile(), "local", tmp_path / "out")
+    assert [m["role"] for m in manifest(first)["episode"]["music"]] == ["outro"]
+    make_tone(tmp_path / "sting.wav", 300, 1.0, 0.5)  # a new sting changes nothing here
+    again = render(article, config, load_profile(), "local", tmp_path / "out")
+    assert again.changes is not None and not again.changes.episode_rebuilt
 
 
 def test_front_matter_overrides_the_config(tmp_path: Path) -> None:

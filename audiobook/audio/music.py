@@ -17,6 +17,7 @@ no music and a new outro re-encodes no chapter. A piece's `content` key hashes t
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import warnings
@@ -48,16 +49,12 @@ FORMATS = "mp3, m4a, wav, ogg or flac"
 
 @dataclass(frozen=True)
 class MusicSource:
-    """A music file as the user named it, read once (its bytes are what the key hashes)."""
+    """A music file as the user named it, and the hash of its bytes (what the key is made of)."""
 
     role: str  # intro | outro | transition
     path: Path
     where: str  # where it was named, for messages: "audiobook.toml [music] intro = 'jingle.m4a'"
-    data: bytes
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+    sha256: str
 
     def error(self, problem: str) -> MusicError:
         return MusicError(f"{self.where}: {self.path.name} is {problem}")
@@ -70,16 +67,26 @@ def read_source(role: str, value: str, folder: Path, where: str) -> MusicSource:
     path = given if given.is_absolute() else folder / given
     where = f"{where} = {value!r}"
     try:
-        data = path.read_bytes()
+        sha256, size = file_digest(path)
     except FileNotFoundError:
         raise MusicError(f"{where}: no file {path}; check the path (relative to {folder})") from None
     except IsADirectoryError:
         raise MusicError(f"{where}: {path} is a folder; name an audio file ({FORMATS})") from None
     except OSError as exc:
         raise MusicError(f"{where}: can't read {path} ({exc.strerror or exc}); check its permissions") from None
-    if not data:
+    if not size:
         raise MusicError(f"{where}: {path} is empty; give an audio file ({FORMATS})")
-    return MusicSource(role, path, where, data)
+    return MusicSource(role, path, where, sha256)
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """(sha256, size) of a file, read in pieces: a 2-hour WAV is hashed, not held in memory."""
+    h, size = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        for piece in iter(lambda: fh.read(1 << 20), b""):
+            h.update(piece)
+            size += len(piece)
+    return h.hexdigest(), size
 
 
 def fades_ms(role: str, fade_ms: int) -> tuple[int, int]:
@@ -117,7 +124,8 @@ def _silence_ms(segment: AudioSegment, threshold_dbfs: float) -> int:
 def shape_music(pcm: np.ndarray, source: MusicSource, fade_ms: int) -> np.ndarray:
     """Trim the file's leading and trailing silence and fade it (pydub); int16 mono PCM."""
     AudioSegment = _pydub()
-    segment = AudioSegment.from_file(_RawIO(pcm), format="raw", sample_width=2, frame_rate=MP3_RATE, channels=1)
+    raw = io.BytesIO(np.ascontiguousarray(pcm, dtype="<i2").tobytes())  # pydub reads raw PCM itself
+    segment = AudioSegment.from_file(raw, format="raw", sample_width=2, frame_rate=MP3_RATE, channels=1)
     threshold = segment.max_dBFS - TRIM_BELOW_PEAK_DB
     start = _silence_ms(segment, threshold)
     end = len(segment) - _silence_ms(segment.reverse(), threshold)
@@ -130,22 +138,11 @@ def shape_music(pcm: np.ndarray, source: MusicSource, fade_ms: int) -> np.ndarra
     return np.frombuffer(sound.raw_data, dtype="<i2").astype(np.int16)
 
 
-class _RawIO:
-    """The file-like object pydub's raw loader reads (it calls read() once)."""
-
-    def __init__(self, pcm: np.ndarray) -> None:
-        self._data = np.ascontiguousarray(pcm, dtype="<i2").tobytes()
-
-    def read(self, *_: object) -> bytes:
-        data, self._data = self._data, b""
-        return data
-
-
 def decode_music(source: MusicSource) -> np.ndarray:
     """The file's audio, mono at the work rate; too long or not audio is a MusicError."""
     limit = MAX_SECONDS[source.role]
     try:
-        pcm = decode_pcm(source.data, MP3_RATE, max_seconds=limit + 1)
+        pcm = decode_pcm(source.path, MP3_RATE, max_seconds=limit + 1)
     except AudioError as exc:
         raise source.error(f"not audio ffmpeg can decode ({exc}); give an {FORMATS} file") from None
     if len(pcm) > limit * MP3_RATE:
@@ -156,9 +153,12 @@ def decode_music(source: MusicSource) -> np.ndarray:
     return pcm
 
 
-def prepare_music(source: MusicSource, fade_ms: int, settings: AudioSettings) -> np.ndarray:
+def prepare_music(source: MusicSource, fade_ms: int, settings: AudioSettings, check: bool = False) -> np.ndarray:
     """A music file as it plays in the episode: decoded, trimmed, faded, at the loudness target
-    with its true peak under the ceiling once encoded; int16 mono PCM at the work rate."""
+    with its true peak under the ceiling once encoded; int16 mono PCM at the work rate. With
+    `check`, the file must still be what it was when `source` was read (its key says so)."""
+    if check and _digest_or_none(source.path) != source.sha256:
+        raise source.error("changed or gone since this render started; render again")
     decoded = decode_music(source)
     if not decoded.any():
         raise source.error("silent; give a file with the music in it")
@@ -169,6 +169,13 @@ def prepare_music(source: MusicSource, fade_ms: int, settings: AudioSettings) ->
     shaped = shape_music(decoded, source, fade_ms)
     mastered, _ = master(shaped, MP3_RATE, settings.loudness_lufs, settings.true_peak_dbtp, settings.bitrate_kbps)
     return mastered
+
+
+def _digest_or_none(path: Path) -> str | None:
+    try:
+        return file_digest(path)[0]
+    except OSError:
+        return None
 
 
 def _duration(seconds: float) -> str:
