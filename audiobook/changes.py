@@ -31,6 +31,7 @@ class ChangeSummary:
     blocks_encoded: int = 0
     blocks_in_rebuilt: int = 0
     episode_rebuilt: bool = False
+    music_encoded: list[str] = field(default_factory=list)  # music roles encoded (the others' frames copied)
     elapsed_s: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -81,8 +82,9 @@ def diff_sentences(old: Sentences, new: Sentences) -> tuple[int, int, int, int]:
 
 def summarize_changes(previous: dict[str, Any] | None, script: Script, keys: list[list[str]],
                       synthesized: int, reused: int, chapters: list[Any], episode_rebuilt: bool,
-                      elapsed_s: float) -> ChangeSummary:
-    """`chapters` are the produced ChapterOut entries (index, rebuilt, blocks, blocks_encoded)."""
+                      elapsed_s: float, music_encoded: list[str] | None = None) -> ChangeSummary:
+    """`chapters` are the produced ChapterOut entries (index, rebuilt, blocks, blocks_encoded);
+    `music_encoded` the music roles this render encoded."""
     new = script_sentences(script, keys)
     old = previous_sentences(previous)
     summary = ChangeSummary(
@@ -94,6 +96,7 @@ def summarize_changes(previous: dict[str, Any] | None, script: Script, keys: lis
         blocks_encoded=sum(c.blocks_encoded for c in chapters if c.rebuilt),
         blocks_in_rebuilt=sum(len(c.blocks) for c in chapters if c.rebuilt),
         episode_rebuilt=episode_rebuilt,
+        music_encoded=list(music_encoded or []),
         elapsed_s=round(elapsed_s, 2),
     )
     if old is None:
@@ -144,5 +147,7 @@ def format_changes(summary: ChangeSummary, elapsed_s: float | None = None) -> st
     if summary.chapters_kept:
         built += f", {len(summary.chapters_kept)} kept"
     episode = "episode rebuilt" if summary.episode_rebuilt else "episode kept"
+    if summary.music_encoded and not summary.first_render:
+        episode += f" ({', '.join(summary.music_encoded)} encoded)"
     seconds = summary.elapsed_s if elapsed_s is None else elapsed_s
     return f"{what} → {cost}; {built}; {episode}; {seconds:.1f} s"

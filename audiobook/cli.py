@@ -66,6 +66,8 @@ def render(
     article: Annotated[str, typer.Argument(help="Article: a file (.txt, .md, .html, .epub) or a web page's URL.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; make no audio.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="With --dry-run: print the plan as JSON.")] = False,
+    no_music: Annotated[bool, typer.Option("--no-music", help="Leave out the intro, outro and transition "
+                                           "music ([music] in audiobook.toml, the article's front matter).")] = False,
     engine: EngineOpt = None,
     voice: VoiceOpt = None,
     output: OutputOpt = None,
@@ -90,7 +92,8 @@ def render(
             print_plan(console, script)
         return
     with RenderProgress(err_console) as progress:
-        result = render_article(ref, cfg, profile, requested, output, progress.advance, progress.stage)
+        result = render_article(ref, cfg, profile, requested, output, progress.advance, progress.stage,
+                                music=not no_music)
     print_render(console, result)
 
 
@@ -281,9 +284,10 @@ def watch(
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Render ARTICLEs, then render again whenever one (or the config/voice/lexicon) is saved; with
-    --follow/--feed, also follow feeds, reading them again every few minutes."""
+    """Render ARTICLEs, then render again whenever one (or the config/voice/lexicon/music) is saved;
+    with --follow/--feed, also follow feeds, reading them again every few minutes."""
     from .changes import format_changes
+    from .episodemusic import configured_music
     from .pipeline import render as render_article
     from .watch import Rendered, settings_files, watch_articles
 
@@ -335,8 +339,9 @@ def watch(
         console.print(f"watching {what}; Ctrl-C to stop", highlight=False)
 
     every_s = 60 * (poll_minutes or cfg.follow.poll_minutes)
+    settings = settings_files(cfg.path, voice_name) + configured_music(cfg)  # the [music] files too
     try:
-        watch_articles(articles or [], render_one, show, settings=settings_files(cfg.path, voice_name), on_ready=ready,
+        watch_articles(articles or [], render_one, show, settings=settings, on_ready=ready,
                        poll=poll if feeds else None, poll_every_s=every_s)
     except KeyboardInterrupt:
         console.print("stopped watching", highlight=False)

@@ -97,6 +97,17 @@ class RenderConfig:
 
 
 @dataclass
+class MusicConfig:
+    """The show's own audio around the narration (audio/music.py): paths relative to audiobook.toml,
+    "" for none. An article's front matter can override each; `render --no-music` leaves all out."""
+
+    intro: str = ""  # before the first chapter
+    outro: str = ""  # after the last
+    transition: str = ""  # between chapters
+    fade_ms: int = 500  # fades where music meets the voice (the intro's end, the outro's start)
+
+
+@dataclass
 class BoilerplateConfig:
     """Extra regexes (matched against a whole stripped line) for lines not to narrate.
     `disable` names default rules to switch off."""
@@ -143,6 +154,7 @@ class Config:
     edge: EdgeConfig = field(default_factory=EdgeConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
     follow: FollowConfig = field(default_factory=FollowConfig)
+    music: MusicConfig = field(default_factory=MusicConfig)
 
 
 _SECTIONS = {
@@ -153,6 +165,7 @@ _SECTIONS = {
     "edge": EdgeConfig,
     "fetch": FetchConfig,
     "follow": FollowConfig,
+    "music": MusicConfig,
 }
 
 
@@ -188,6 +201,7 @@ RANGES: dict[tuple[str, str], tuple[float, float, str]] = {
     ("fetch", "max_mb"): (0.1, 500.0, "MB"),
     ("follow", "limit"): (1, 1000, "entries"),
     ("follow", "poll_minutes"): (1.0, 10080.0, "minutes"),
+    ("music", "fade_ms"): (0, 10_000, "ms"),
 }
 
 

@@ -13,6 +13,10 @@ class InputError(AudiobookError):
     """The article file can't be read, decoded or has nothing to narrate."""
 
 
+class MusicError(InputError):
+    """A music file (intro, outro, transition) is missing, unreadable, not audio, silent or too long."""
+
+
 class ConfigError(AudiobookError):
     """audiobook.toml, a voice profile or the lexicon is invalid."""
 

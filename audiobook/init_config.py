@@ -27,6 +27,7 @@ SECTION_NOTES = {
     "edge": "The online edge voice service (engine = \"edge\" or \"auto\").",
     "fetch": "Fetching web pages and feeds (`render URL`, `follow`).",
     "follow": "`audiobook follow` with no URL follows these feeds; `watch --follow` polls them.",
+    "music": "Your own audio around the narration, at its loudness (`render --no-music` leaves it out).",
 }
 
 COMMENTS = {
@@ -75,6 +76,14 @@ COMMENTS = {
     ("follow", "feeds"): "RSS/Atom feed URLs to follow, e.g. [\"https://example.com/feed.xml\"].",
     ("follow", "limit"): "How many of each feed's newest entries are rendered (1-1000).",
     ("follow", "poll_minutes"): "How often `audiobook watch --follow` reads the feeds again (1-10080).",
+    ("music", "intro"): ("Music before the first chapter: a file ffmpeg reads (mp3, m4a, wav, ogg, flac), "
+                         "relative to this file; at most 5 minutes. Empty = none. An article's front matter "
+                         "`intro:` overrides it (`intro: none` for none)."),
+    ("music", "outro"): "Music after the last chapter (like intro; front matter `outro:`).",
+    ("music", "transition"): ("A short sting between chapters, at most 1 minute (front matter "
+                              "`transition:`)."),
+    ("music", "fade_ms"): ("Fade where music meets the voice (the intro's end, the outro's start, both "
+                           "ends of a transition), 0-10000 ms."),
 }
 
 

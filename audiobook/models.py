@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+MUSIC_ROLES = ("intro", "outro", "transition")  # the show's own audio around the narration (audio/music.py)
 BlockKind = Literal["heading", "subheading", "paragraph", "list_item"]
 SentenceKind = Literal["title", "heading", "subheading", "sentence"]
 
@@ -60,6 +61,7 @@ class Document:
     description: str = ""
     episode_id: str = ""  # front matter `id`: the episode's identity across titles, moves and machines
     title_in_text: bool = False  # the title was taken from the start of the text: announcing it would repeat it
+    music: dict[str, str] = field(default_factory=dict)  # front matter intro/outro/transition, as written
 
 
 @dataclass

@@ -79,21 +79,24 @@ def plan_article(path: Path | str, config: Config, profile: VoiceProfile, engine
 
 def render(path: Path | str, config: Config, profile: VoiceProfile, engine_request: str,
            output_root: Path | None = None, progress: Progress | None = None,
-           on_stage: Callable[[str], None] | None = None) -> RenderResult:
-    """Render an article file or a web page (URL) into its episode."""
+           on_stage: Callable[[str], None] | None = None, music: bool = True) -> RenderResult:
+    """Render an article file or a web page (URL) into its episode; music=False leaves the intro,
+    outro and transitions out."""
     started = time.perf_counter()
     document = load_document(path, config)
     return render_document(document, config, profile, engine_request, output_root, progress, on_stage,
-                           read_s=time.perf_counter() - started)
+                           read_s=time.perf_counter() - started, music=music)
 
 
 def render_document(document: Document, config: Config, profile: VoiceProfile, engine_request: str,
                     output_root: Path | None = None, progress: Progress | None = None,
                     on_stage: Callable[[str], None] | None = None, update_site: bool = True,
-                    read_s: float = 0.0, choice: EngineChoice | None = None) -> RenderResult:
+                    read_s: float = 0.0, choice: EngineChoice | None = None, music: bool = True) -> RenderResult:
     """Render a document that was read already (`follow` reads a feed's entries itself; `read_s` is
     what reading it took); with `update_site=False` the feed and pages are left for the caller to
-    rebuild once; `choice` is an engine chosen already for a run of several renders."""
+    rebuild once; `choice` is an engine chosen already for a run of several renders; music=False
+    leaves the intro, outro and transitions out."""
+    from .episodemusic import plan_music, resolve_music
     from .produce import AudioSettings, produce, remove_stale
 
     timings: dict[str, float] = {}
@@ -109,6 +112,11 @@ def render_document(document: Document, config: Config, profile: VoiceProfile, e
     script = make_plan(document, profile, choice.name)
     cover, cover_mime = resolve_cover(document, config)  # a bad cover fails before any work
     cover_file = "cover.png" if cover_mime == "image/png" else "cover.jpg"
+    # a missing music file fails before any work (front-matter paths are relative to the article file)
+    music_files = resolve_music(document.music, config, Path(document.source), music)
+    if music_files and config.feed.items == "chapters":
+        log.warning("music plays in the full episode; with [feed] items = \"chapters\" the feed lists the "
+                    "chapter files, which are narration only")
     lap("plan")
 
     ws = open_workspace(output_root or Path(config.render.output))
@@ -125,6 +133,9 @@ def render_document(document: Document, config: Config, profile: VoiceProfile, e
                            language=script.language, cover=cover, cover_mime=cover_mime,
                            comment=synthetic_voice_note(script.language))
         settings = AudioSettings(config.render.loudness_lufs, config.render.true_peak_dbtp, config.render.bitrate_kbps)
+        # checked (decoded, trimmed, measured) before any synthesis, unless the last episode holds its frames
+        episode_music = plan_music(music_files, config.music, settings, (previous or {}).get("episode"),
+                                   script.language, len(script.chapters))
         stage = Staging()  # every output of this render is put in place at once, after it is all made
         needed = [key for chapter_keys in keys for key in chapter_keys]
         try:
@@ -134,7 +145,7 @@ def render_document(document: Document, config: Config, profile: VoiceProfile, e
                     lambda gate: synthesize_script(script, keys, lambda: open_engine(choice.name, config), voice,
                                                    cache, progress, quote_voice, gate),
                     lambda ready: produce(script, keys, cache, folder, slug, tags, settings, previous, stage,
-                                          on_stage, ready),
+                                          on_stage, ready, episode_music),
                     lap), stage)
             if not (folder / cover_file).exists() or (folder / cover_file).read_bytes() != cover:
                 stage.write_bytes(folder / cover_file, cover)
@@ -143,8 +154,9 @@ def render_document(document: Document, config: Config, profile: VoiceProfile, e
             stage.discard()  # what a failure or Ctrl-C left staged
         remove_stale(folder, previous, produced)
 
+        music_encoded = list(dict.fromkeys(m["role"] for m in produced.episode.music if m["encoded"]))
         changes = summarize_changes(previous, script, keys, synth.synthesized, synth.cached, produced.chapters,
-                                    produced.episode.rebuilt, sum(timings.values()))
+                                    produced.episode.rebuilt, sum(timings.values()), music_encoded)
         write_render_json(manifest, episode.guid, previous, document, script, slug, choice, voices, synth,
                           produced, timings, changes, cover_file)
     feed = rebuild_site(ws, config) if update_site else None

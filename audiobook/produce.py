@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from .audio.ffmpeg import MP3_RATE as WORK_RATE
-from .audio.mp3join import join_mp3
+from .audio.mp3join import join_frames, read_frames
 from .cache import SegmentCache
 from .chapterbuild import ASSEMBLY_VERSION, AudioSettings, build_chapter_audio, digest
+from .episodemusic import EpisodeMusic, arrange, music_frames, music_records
 from .fsutil import Staging
 from .models import Chapter, Script
 from .publish import (
@@ -87,6 +88,9 @@ class EpisodeOut:
     chapter_starts: list[int]  # first sample of each chapter in the decoded episode
     samples: int  # decoded length
     rebuilt: bool = False
+    intro_ms: int = 0  # the intro music before chapter 1: the episode's first chapter, of its own
+    intro_title: str = ""
+    music: list[dict[str, Any]] = field(default_factory=list)  # each music part (episodemusic.music_records)
 
 
 @dataclass
@@ -209,10 +213,11 @@ def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Pa
 
 def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: Path, slug: str,
             tags: EpisodeTags, settings: AudioSettings, previous: dict[str, Any] | None, stage: Staging,
-            on_stage: ChapterProgress | None = None, wait_for: SegmentsReady | None = None) -> ProduceResult:
+            on_stage: ChapterProgress | None = None, wait_for: SegmentsReady | None = None,
+            music: EpisodeMusic | None = None) -> ProduceResult:
     """Build what changed into `stage` (the caller commits it, then calls remove_stale). With
     wait_for, this runs beside the synthesis stage: a chapter to rebuild is started once wait_for
-    says its segments are all cached."""
+    says its segments are all cached. `music` goes into the full episode (episodemusic.py)."""
     folder.mkdir(parents=True, exist_ok=True)
     jobs = _plan_jobs(script, keys, tags, settings, previous)
     # A rebuilt chapter's new blocks are measured (decoded, gated, true peak) on the measurer's
@@ -232,27 +237,34 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
         for out, job in zip(outs, jobs, strict=True):  # the page's transcript layout, from this script
             out.kinds = [s.kind for s in job.chapter.sentences]
             out.paragraphs = [s.paragraph for s in job.chapter.sentences]
-        episode = _episode(script, outs, folder, slug, tags, previous, on_stage, stage)
+        episode = _episode(script, outs, folder, slug, tags, previous, on_stage, stage, music)
         for out, measured in built:
             if measured is not None:
                 lufs, peak = measured.result()
                 out.lufs, out.true_peak_dbtp = round(lufs, 2), round(peak, 2)
     if episode.rebuilt:
-        episode.lufs, episode.true_peak_dbtp = _episode_loudness(outs)
+        episode.lufs, episode.true_peak_dbtp = _episode_loudness(outs, episode.music)
     return ProduceResult(outs, episode)
 
 
 def _episode(script: Script, outs: list[ChapterOut], folder: Path, slug: str, tags: EpisodeTags,
-             previous: dict[str, Any] | None, on_stage: ChapterProgress | None, stage: Staging) -> EpisodeOut:
-    # The episode is the chapter files' frames joined: its fingerprint is theirs plus its own tags.
-    episode_fp = digest({"chapters": [[c.sha256, c.title] for c in outs],
-                         "tags": {**asdict(tags), "cover": hashlib.sha256(tags.cover or b"").hexdigest()},
-                         "title": script.title})
+             previous: dict[str, Any] | None, on_stage: ChapterProgress | None, stage: Staging,
+             music: EpisodeMusic | None) -> EpisodeOut:
+    # The episode is the chapter files' frames joined (and the music's): its fingerprint is theirs
+    # plus its own tags.
+    shape: dict[str, Any] = {"chapters": [[c.sha256, c.title] for c in outs],
+                             "tags": {**asdict(tags), "cover": hashlib.sha256(tags.cover or b"").hexdigest()},
+                             "title": script.title}
+    if music:  # absent without music: a render from before music existed is still unchanged
+        shape["music"] = music.fingerprint()
+    episode_fp = digest(shape)
     prev_episode = (previous or {}).get("episode")
     if prev_episode and prev_episode.get("file") == f"{slug}.mp3" and _unchanged(folder, prev_episode, episode_fp):
         _place_chapters(outs, prev_episode["chapter_starts"], prev_episode["samples"])
-        return _restore(EpisodeOut, prev_episode)
-    return _produce_episode(script, outs, folder, slug, tags, episode_fp, on_stage, stage)
+        kept = _restore(EpisodeOut, prev_episode)
+        kept.music = [{**record, "encoded": False} for record in kept.music]
+        return kept
+    return _produce_episode(script, outs, folder, slug, tags, episode_fp, on_stage, stage, music, prev_episode)
 
 
 def remove_stale(folder: Path, previous: dict[str, Any] | None, produced: ProduceResult) -> None:
@@ -276,11 +288,13 @@ def _place_chapters(chapters: list[ChapterOut], starts: list[int], total: int) -
         chapter.start_ms, chapter.end_ms = round(start * 1000 / WORK_RATE), round(end * 1000 / WORK_RATE)
 
 
-def _episode_loudness(chapters: list[ChapterOut]) -> tuple[float, float]:
-    """The episode holds the chapters' encoded frames unchanged: its true peak is theirs, and
-    its loudness their duration-weighted power mean (each chapter is mastered to the target)."""
-    power = sum(c.duration_ms * 10 ** (c.lufs / 10) for c in chapters) / sum(c.duration_ms for c in chapters)
-    return round(10 * math.log10(power), 2), max(c.true_peak_dbtp for c in chapters)
+def _episode_loudness(chapters: list[ChapterOut], music: list[dict[str, Any]]) -> tuple[float, float]:
+    """The episode holds the chapters' (and music parts') encoded frames unchanged: its true peak
+    is theirs, and its loudness their duration-weighted power mean (each is mastered to the target)."""
+    parts = [(c.duration_ms, c.lufs, c.true_peak_dbtp) for c in chapters]
+    parts += [(m["duration_ms"], m["lufs"], m["true_peak_dbtp"]) for m in music]
+    power = sum(ms * 10 ** (lufs / 10) for ms, lufs, _ in parts) / sum(ms for ms, _, _ in parts)
+    return round(10 * math.log10(power), 2), max(peak for _, _, peak in parts)
 
 
 def _chapter_lyrics(chapter: ChapterOut) -> str:
@@ -293,15 +307,23 @@ def _chapter_lyrics(chapter: ChapterOut) -> str:
 
 
 def _produce_episode(script: Script, chapters: list[ChapterOut], folder: Path, slug: str, tags: EpisodeTags,
-                     fingerprint: str, on_stage: ChapterProgress | None, stage: Staging) -> EpisodeOut:
+                     fingerprint: str, on_stage: ChapterProgress | None, stage: Staging,
+                     music: EpisodeMusic | None = None, prev_episode: dict[str, Any] | None = None) -> EpisodeOut:
     if on_stage:
         on_stage("full episode: joining chapters")
     file = f"{slug}.mp3"
     path = folder / file
     with stage.path(path) as tmp:
-        starts, total = join_mp3([stage.current(folder / c.file) for c in chapters], tmp)
-        _place_chapters(chapters, starts, total)
+        encoded = music_frames(music, prev_episode, folder) if music else {}
+        parts = arrange([read_frames(stage.current(folder / c.file)) for c in chapters], encoded)
+        starts, total = join_frames([part for _, part in parts], tmp)
+        chapter_starts = [s for (role, _), s in zip(parts, starts, strict=True) if role == "chapter"]
+        _place_chapters(chapters, chapter_starts, total)
+        records = music_records(music, encoded, parts, starts) if music else []
         marks = [ChapterMark(c.title, c.start_ms, c.end_ms) for c in chapters]
+        intro_title = music.intro_title if music and "intro" in encoded else ""
+        if intro_title:  # chapter lists start at 0: the intro is a chapter of its own, before chapter 1
+            marks.insert(0, ChapterMark(intro_title, 0, chapters[0].start_ms))
         lyrics = "\n\n".join(_chapter_lyrics(c) for c in chapters)
         write_episode_tags(tmp, tags, script.title, marks, lyrics)
     captions = [[a + c.start_ms, b + c.start_ms, text] for c in chapters for a, b, text in c.captions]
@@ -311,4 +333,5 @@ def _produce_episode(script: Script, chapters: list[ChapterOut], folder: Path, s
         write_chapters_json(tmp, marks, title=script.title)
     new = stage.current(path)
     return EpisodeOut(file, new.stat().st_size, file_sha256(new), round(total * 1000 / WORK_RATE), vtt, srt,
-                      chapters_json, fingerprint, math.nan, math.nan, starts, total, rebuilt=True)
+                      chapters_json, fingerprint, math.nan, math.nan, chapter_starts, total, rebuilt=True,
+                      intro_ms=chapters[0].start_ms if intro_title else 0, intro_title=intro_title, music=records)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -116,6 +117,11 @@ def print_render(console: Console, result) -> None:  # result: pipeline.RenderRe
         table.add_row(str(c.index), c.file, fmt_ms(c.duration_ms), f"{c.lufs:.1f}", f"{c.true_peak_dbtp:.1f}",
                       "rebuilt" if c.rebuilt else "kept")
     e = produced.episode
+    for role, parts in _music_rows(e.music):
+        m = parts[0]
+        name = f"{role}: {Path(m['source']).name}" + (f" ×{len(parts)}" if len(parts) > 1 else "")
+        table.add_row("♪", name, fmt_ms(m["duration_ms"]), f"{m['lufs']:.1f}", f"{m['true_peak_dbtp']:.1f}",
+                      "encoded" if m["encoded"] else "copied")
     table.add_row("", e.file, fmt_ms(e.duration_ms), f"{e.lufs:.1f}", f"{e.true_peak_dbtp:.1f}",
                   "rebuilt" if e.rebuilt else "kept")
     console.print(table)
@@ -126,6 +132,14 @@ def print_render(console: Console, result) -> None:  # result: pipeline.RenderRe
         console.print(f"feed: {result.feed}", highlight=False)
     if result.changes:
         console.print(format_changes(result.changes, sum(result.timings_s.values())), highlight=False, soft_wrap=True)
+
+
+def _music_rows(records: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The episode's music parts by role, in order of first appearance (a transition plays several times)."""
+    rows: dict[str, list[dict]] = {}
+    for record in records:
+        rows.setdefault(record["role"], []).append(record)
+    return list(rows.items())
 
 
 def print_voices(console: Console, voices: list[dict]) -> None:

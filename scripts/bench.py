@@ -21,6 +21,8 @@ edit   Per scale in --scales (default 1,4): cold render of the sample's body rep
        <= 10 % of the cold render, and the fraction shrinks as the article grows. The 16x article
        (3.4 h of audio: ~11 CPU-minutes, ~6 min of wall time on 2 cores, measured 2026-11-30) is
            uv run python scripts/bench.py edit --scales 1,4,16
+       With --music, the renders have an intro and an outro (15 s tones the bench makes with ffmpeg,
+       in [music] of an audiobook.toml in the render's folder): compare with a run without.
 edge   EdgeEngine against the fake Edge service (in its own process, as the real service is remote)
        answering after --latency (0.3 s) per request: the sample's sentences at concurrency 1 vs the
        default cap (target >= 6x faster), and at --edge-scales (1,4,16) copies of the sentences at
@@ -295,7 +297,21 @@ def article_parts(article: Path) -> tuple[str, ArticleParts]:
     return text, split_article(text.split("\n"), headings, [d.line for d in document.dropped])
 
 
-def bench_edit(article: Path, scales: list[int]) -> dict[str, Any]:
+def write_music_config(folder: Path) -> None:
+    """An audiobook.toml with an intro and an outro (15 s chords, AAC and FLAC) in `folder`, the
+    renders' working folder, so that they pick it up."""
+    from audiobook.audio.ffmpeg import ffmpeg_exe
+
+    for name, low, codec in (("intro.m4a", 523.25, "aac"), ("outro.flac", 392.0, "flac")):
+        subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+                        "-f", "lavfi", "-i", f"sine=frequency={low}:duration=15",
+                        "-f", "lavfi", "-i", f"sine=frequency={low * 1.5}:duration=15",
+                        "-filter_complex", "amix=inputs=2,volume=6", "-c:a", codec, str(folder / name)],
+                       check=True, timeout=120)
+    (folder / "audiobook.toml").write_text('[music]\nintro = "intro.m4a"\noutro = "outro.flac"\n', encoding="utf-8")
+
+
+def bench_edit(article: Path, scales: list[int], music: bool = False) -> dict[str, Any]:
     _, parts = article_parts(article)
     rows: list[dict[str, Any]] = []
     for scale in scales:
@@ -306,7 +322,9 @@ def bench_edit(article: Path, scales: list[int]) -> dict[str, Any]:
             path = Path(tmp) / f"article{article.suffix or '.txt'}"
             text = scaled_article(parts, scale)
             path.write_text(text, encoding="utf-8")
-            log(f"edit: {scale}x — cold render …")
+            if music:
+                write_music_config(Path(tmp))
+            log(f"edit: {scale}x — cold render{' with music' if music else ''} …")
             cold = run_render(path, Path(tmp))
             path.write_text(edit_one_sentence(text, parts), encoding="utf-8")
             log(f"edit: {scale}x — cold {cold.wall_s:.1f} s; one-sentence edit …")
@@ -329,9 +347,10 @@ def bench_edit(article: Path, scales: list[int]) -> dict[str, Any]:
             "synthesized": changes["segments_synthesized"],
             "chapters_rebuilt": changes["chapters_rebuilt"],
             "episode_rebuilt": changes["episode_rebuilt"],
+            "music_encoded": changes.get("music_encoded", []),
         })
     fractions = [r["edit_fraction"] for r in rows]
-    return {"article": str(article), "scales": rows, "target_edit_fraction": TARGET_EDIT_FRACTION,
+    return {"article": str(article), "music": music, "scales": rows, "target_edit_fraction": TARGET_EDIT_FRACTION,
             "fraction_shrinks": all(b < a for a, b in zip(fractions, fractions[1:], strict=False))}
 
 
@@ -540,6 +559,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--article", type=Path, help="article to measure (default: the real sample)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
     parser.add_argument("--scales", type=scale_list, default=[1, 4], help="edit: copies of the body (default 1,4)")
+    parser.add_argument("--music", action="store_true", help="edit: renders with an intro and an outro")
     parser.add_argument("--edge-scales", type=scale_list, default=[1, 4, 16],
                         help="edge: copies of the sentences at the default cap (default 1,4,16)")
     parser.add_argument("--latency", type=float, default=0.3, help="edge: fake's seconds before the first byte")
@@ -568,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "local": lambda: bench_local(article),
         "kokoro": lambda: bench_local(article, "kokoro", TARGET_KOKORO_WALL_PER_AUDIO),
-        "edit": lambda: bench_edit(article, args.scales),
+        "edit": lambda: bench_edit(article, args.scales, args.music),
         "edge": lambda: bench_edge(article, args.edge_scales, args.latency, args.speech),
     }
     results: dict[str, Any] = {"load_average": list(os.getloadavg()), "cpus": os.cpu_count()}

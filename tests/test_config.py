@@ -41,6 +41,10 @@ def config_file(tmp_path: Path, text: str | bytes) -> Path:
     ('[render]\nengine = "fast"\n', r"\[render\] engine = 'fast'; allowed: auto, local, kokoro, edge"),
     ("[render]\nvoices = 1\n", r"\[render\]: unknown key 'voices'"),
     ('[render]\nloudness_lufs = "loud"\n', r"\[render\]: key 'loudness_lufs' must be a float"),
+    ("[music]\nfade_ms = 20000\n", r"\[music\] fade_ms = 20000 is out of range; allowed: 0 to 10000 ms"),
+    ("[music]\njingle = \"a.mp3\"\n", r"\[music\]: unknown key 'jingle'; allowed keys: fade_ms, intro, outro, "
+                                      r"transition"),
+    ("[music]\nintro = 3\n", r"\[music\]: key 'intro' must be a str"),
     ("[nope]\n", r"unknown section \[nope\]"),
     ("[show\n", r"not valid TOML"),
     ("[fetch]\ntimeout_s = 0.5\n", r"\[fetch\] timeout_s = 0.5 is out of range; allowed: 1 to 300 s"),
@@ -51,8 +55,9 @@ def config_file(tmp_path: Path, text: str | bytes) -> Path:
     ('[follow]\nfeeds = "https://a.example/feed"\n', r"\[follow\]: key 'feeds' must be a list"),
 ], ids=["lufs-low", "lufs-nan", "lufs-inf", "peak-high", "retries-negative", "timeout-zero", "timeout-negative",
         "concurrency-zero", "bitrate", "feed-outside", "base-url-scheme", "base-url-relative", "category",
-        "engine", "unknown-key", "wrong-type", "unknown-section", "syntax", "fetch-timeout", "fetch-size",
-        "follow-limit", "follow-poll", "follow-feed-url", "follow-feeds-not-list"])
+        "engine", "unknown-key", "wrong-type", "music-fade", "music-unknown-key", "music-wrong-type",
+        "unknown-section", "syntax", "fetch-timeout", "fetch-size", "follow-limit", "follow-poll", "follow-feed-url",
+        "follow-feeds-not-list"])
 def test_bad_settings_name_file_section_key_and_allowed_values(tmp_path: Path, text: str, message: str) -> None:
     path = config_file(tmp_path, text)
     with pytest.raises(ConfigError, match=message) as raised:

@@ -160,7 +160,10 @@ def test_diff_sentences(old, new, expected) -> None:
                    elapsed_s=2.5),
      "1 sentence changed → 1 synthesized, 135 reused; chapter 3 rebuilt (1 of 7 blocks encoded), 5 kept; "
      "episode rebuilt; 2.5 s"),
-], ids=["edit", "first", "nothing", "mixed", "blocks"])
+    (ChangeSummary(False, segments_reused=20, chapters_kept=[1, 2, 3], episode_rebuilt=True, music_encoded=["outro"],
+                   elapsed_s=0.4),
+     "text unchanged → 0 synthesized, 20 reused; no chapter rebuilt, 3 kept; episode rebuilt (outro encoded); 0.4 s"),
+], ids=["edit", "first", "nothing", "mixed", "blocks", "music"])
 def test_format_changes(summary: ChangeSummary, line: str) -> None:
     assert format_changes(summary) == line
 

@@ -20,7 +20,7 @@ def test_template_loads_back_as_the_defaults(tmp_path: Path) -> None:
 
 def test_template_covers_every_section_and_key() -> None:
     data = tomllib.loads(config_template())
-    assert set(data) == {"show", "feed", "render", "boilerplate", "edge", "fetch", "follow"}
+    assert set(data) == {"show", "feed", "render", "boilerplate", "edge", "fetch", "follow", "music"}
     for section, cls in _SECTIONS.items():
         assert set(data[section]) == {f.name for f in fields(cls)}
 

@@ -54,8 +54,9 @@ def _run(args: list[str], stdin: bytes | None, loglevel: str) -> subprocess.Comp
     return proc
 
 
-def decode_pcm(source: Path | bytes, sample_rate: int) -> np.ndarray:
-    """Decode any audio ffmpeg reads (file path or in-memory bytes) to mono int16 at sample_rate.
+def decode_pcm(source: Path | bytes, sample_rate: int, max_seconds: float | None = None) -> np.ndarray:
+    """Decode any audio ffmpeg reads (file path or in-memory bytes) to mono int16 at sample_rate;
+    with max_seconds, no more than that (a 2-hour file is not decoded to find it is too long).
 
     Bytes go through a temp file: from a pipe, ffmpeg's MP3 demuxer does not trim the encoder
     padding the Info header declares (~1,000 extra samples at the end)."""
@@ -63,8 +64,9 @@ def decode_pcm(source: Path | bytes, sample_rate: int) -> np.ndarray:
         with tempfile.TemporaryDirectory(prefix="audiobook-dec-") as tmp:
             path = Path(tmp) / "in"
             path.write_bytes(source)
-            return decode_pcm(path, sample_rate)
-    out = run_ffmpeg(["-i", str(source), "-map", "0:a:0", "-f", "s16le", "-ac", "1",
+            return decode_pcm(path, sample_rate, max_seconds)
+    limit = ["-t", f"{max_seconds:g}"] if max_seconds is not None else []
+    out = run_ffmpeg(["-i", str(source), "-map", "0:a:0", *limit, "-f", "s16le", "-ac", "1",
                       "-ar", str(sample_rate), "-"])
     return np.frombuffer(out, dtype="<i2").copy()
 

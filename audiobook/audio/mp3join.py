@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import AudioError
 from ..fsutil import atomic_write_bytes
-from .xing import crc16_combine, info_frame, is_info_frame, lame_delay_padding, recorded_music_crc
+from .xing import crc16, crc16_combine, info_frame, is_info_frame, lame_delay_padding, recorded_music_crc
 
 SAMPLES_PER_FRAME = 1152  # MPEG-1 Layer III
 DECODER_DELAY = 529  # what decoders add to the LAME tag's encoder delay (mpg123/ffmpeg convention)
@@ -40,10 +40,9 @@ def _tag_size(data: bytes) -> int:
     return 10 + footer + sum(b << (7 * (3 - i)) for i, b in enumerate(data[6:10]))
 
 
-def read_frames(path: Path) -> Mp3Frames:
-    """Split an MPEG-1 Layer III file into its Info frame and audio frames."""
-    data = path.read_bytes()
-    i = _tag_size(data)
+def split_frames(data: bytes, start: int = 0) -> list[bytes]:
+    """The MPEG-1 Layer III frames in `data` from `start`, up to the first thing that is not one."""
+    i = start
     frames: list[bytes] = []
     while i + 4 <= len(data):
         h = data[i:i + 4]
@@ -55,6 +54,13 @@ def read_frames(path: Path) -> Mp3Frames:
             break
         frames.append(data[i:i + size])
         i += size
+    return frames
+
+
+def read_frames(path: Path) -> Mp3Frames:
+    """Split an MPEG-1 Layer III file into its Info frame and audio frames."""
+    data = path.read_bytes()
+    frames = split_frames(data, _tag_size(data))
     if not frames:
         raise AudioError(f"{path.name} holds no MPEG-1 Layer III frames")
     info, delay, padding = None, DECODER_DELAY, 0
@@ -63,6 +69,25 @@ def read_frames(path: Path) -> Mp3Frames:
         encoder_delay, padding = lame_delay_padding(info)
         delay += encoder_delay
     return Mp3Frames(info, frames, delay, padding)
+
+
+def read_audio_range(path: Path, offset: int, length: int) -> bytes | None:
+    """`length` bytes of a file's audio frames from `offset` (counted from the first audio frame,
+    after the ID3 tag and the Info frame), or None when the file is not there or too short. Reads
+    only those bytes: a part of a long episode is found without reading all of it."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(10)
+            start = _tag_size(head) if len(head) == 10 else 0
+            fh.seek(start)
+            first = split_frames(fh.read(2000))[:1]  # the Info frame (one frame is < 1,500 bytes)
+            if not first or not is_info_frame(first[0]):
+                return None
+            fh.seek(start + len(first[0]) + offset)
+            data = fh.read(length)
+    except OSError:
+        return None
+    return data if len(data) == length else None
 
 
 def decoded_length(frames: int, delay: int, padding: int) -> int:
@@ -74,26 +99,33 @@ def decoded_length(frames: int, delay: int, padding: int) -> int:
 def join_mp3(parts: list[Path], out: Path) -> tuple[list[int], int]:
     """Write `out` as the parts' audio back to back (no re-encode). Returns where each part's
     first sample lands in the decoded output, and the decoded length, in samples."""
-    chapters = [read_frames(p) for p in parts]
-    first, last = chapters[0], chapters[-1]
-    if first.info is None or any(c.delay != first.delay for c in chapters):
-        raise AudioError(f"{parts[0].parent} holds MP3s this tool did not write (no Info header, or other delays)")
+    return join_frames([read_frames(p) for p in parts], out)
+
+
+def join_frames(parts: Sequence[Mp3Frames], out: Path) -> tuple[list[int], int]:
+    """join_mp3 for parts already read. A part copied out of a joined file has no Info frame of
+    its own (info None): the header is shaped like the first part's that has one."""
+    first, last = parts[0], parts[-1]
+    template = next((p.info for p in parts if p.info is not None), None)
+    if template is None or any(p.delay != first.delay for p in parts):
+        raise AudioError(f"{out.parent} holds MP3s this tool did not write (no Info header, or other delays)")
     starts, position = [], 0
-    for chapter in chapters:
+    for part in parts:
         starts.append(position)
-        position += len(chapter.frames) * SAMPLES_PER_FRAME
-    frames = [frame for c in chapters for frame in c.frames]
-    write_frames(first.info, frames, out, first.delay - DECODER_DELAY, last.padding, _joined_crc(chapters))
+        position += len(part.frames) * SAMPLES_PER_FRAME
+    frames = [frame for p in parts for frame in p.frames]
+    write_frames(template, frames, out, first.delay - DECODER_DELAY, last.padding, _joined_crc(parts))
     return starts, decoded_length(len(frames), first.delay, last.padding)
 
 
-def _joined_crc(parts: list[Mp3Frames]) -> int | None:
-    """The music CRC of the parts' frames joined, from the CRCs their Info frames record."""
+def _joined_crc(parts: Sequence[Mp3Frames]) -> int:
+    """The music CRC of the parts' frames joined, from the CRCs their Info frames record (a part
+    without one, music copied out of the last episode, a few hundred KB, is summed here)."""
     crc = 0
     for part in parts:
         recorded = recorded_music_crc(part.info) if part.info else None
         if recorded is None:
-            return None
+            recorded = crc16(b"".join(part.frames))
         crc = crc16_combine(crc, recorded, sum(map(len, part.frames)))
     return crc
 

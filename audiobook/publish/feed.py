@@ -285,9 +285,8 @@ def _items(show: Show, articles: list[Article]) -> list[etree._Element]:
         if show.per_chapter:
             entries += _chapter_entries(article, several=len(articles) > 1)
         else:
-            marks = [(c.start_ms, c.title) for c in article.chapters]
             entries.append(_Entry(article, article.guid, article.title, article.episode, article.published,
-                                  marks))
+                                  article.marks))
     entries = [replace(entry, number=n) for n, entry in enumerate(entries, start=1)]
     if not show.serial:
         entries.reverse()  # episodic shows list the newest first; serial ones read from episode 1

@@ -77,6 +77,13 @@ class Article:
     cover: Cover | None
     episode: MediaFile
     chapters: list[ChapterFile]
+    intro_title: str = ""  # the intro music's chapter, from 0 to the first chapter (episodemusic.py)
+
+    @property
+    def marks(self) -> list[tuple[int, str]]:
+        """(start_ms, title) of each chapter in the episode, the intro's included."""
+        intro = [(0, self.intro_title)] if self.intro_title else []
+        return intro + [(c.start_ms, c.title) for c in self.chapters]
 
     @property
     def sort_key(self) -> tuple[datetime, datetime, str]:
@@ -140,9 +147,18 @@ def read_render_json(path: Path, site: Path) -> Article:
             cover=_cover(folder, data.get("cover")),
             episode=_media(folder, _get(data, "episode", dict)),
             chapters=sorted(chapters, key=lambda c: c.index),
+            intro_title=_intro_title(data["episode"], chapters),
         )
     except KeyError as exc:
         raise BrokenRender(f"render.json has no {exc.args[0]!r}; render the article again") from exc
+
+
+def _intro_title(episode: dict[str, Any], chapters: list[ChapterFile]) -> str:
+    """The intro's chapter title when the episode starts with intro music before its first chapter."""
+    title = episode.get("intro_title")
+    if not isinstance(title, str) or not chapters or min(c.start_ms for c in chapters) <= 0:
+        return ""
+    return title.strip()
 
 
 def _get(data: dict[str, Any], key: str, kind: type) -> Any:

@@ -160,9 +160,9 @@ def episode_page(show: Show, article: Article) -> bytes:
             downloads.append(f'<a href="{_e(_href(name, version=version))}" download>'
                              f'{_e(text("captions", lang))} {label}</a>')
     chapters = "\n".join(
-        f'<li><button type="button" class="seek" data-start="{c.start_ms / 1000:.3f}">'
-        f'<span class="time">{_clock(c.start_ms)}</span><span>{_e(c.title)}</span></button></li>'
-        for c in article.chapters)
+        f'<li><button type="button" class="seek" data-start="{start_ms / 1000:.3f}">'
+        f'<span class="time">{_clock(start_ms)}</span><span>{_e(title)}</span></button></li>'
+        for start_ms, title in article.marks)
     transcript = "\n".join(_transcript_chapter(c, article.title) for c in article.chapters)
     head = (f'<link rel="alternate" type="application/rss+xml" title="{_e(show.title)}" '
             f'href="{_e("../" + _href(show.feed_file))}">\n<link rel="icon" href="{_e(cover)}">')

@@ -22,6 +22,7 @@ _TEXTS: dict[str, dict[Script, str]] = {
     "open_in_app": {"hans": "用播客应用打开", "hant": "用 Podcast 應用程式開啟", "en": "Open in a podcast app"},
     "episodes": {"hans": "单集", "hant": "單集", "en": "Episodes"},
     "chapters": {"hans": "章节", "hant": "章節", "en": "Chapters"},
+    "intro": {"hans": "片头", "hant": "片頭", "en": "Intro"},  # the intro music's chapter (audio/music.py)
     "transcript": {"hans": "文字稿", "hant": "逐字稿", "en": "Transcript"},
     "download": {"hans": "下载", "hant": "下載", "en": "Download"},
     "download_mp3": {"hans": "下载 MP3", "hant": "下載 MP3", "en": "Download MP3"},

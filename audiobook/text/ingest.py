@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..config import BoilerplateConfig
 from ..errors import InputError
-from ..models import Block, Document, DroppedLine, GarbledSpan
+from ..models import MUSIC_ROLES, Block, Document, DroppedLine, GarbledSpan
 from .boilerplate import build_rules, match_rule
 from .decode import read_article
 from .garble import repair_line
@@ -127,6 +127,7 @@ def ingest(path: Path, boilerplate: BoilerplateConfig | None = None) -> Document
         description=meta.get("description", ""),
         episode_id=meta.get("id", ""),
         title_in_text=title_in_text,
+        music={role: meta[role] for role in MUSIC_ROLES if role in meta},
     )
 
 

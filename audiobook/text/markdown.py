@@ -13,8 +13,9 @@ from typing import Any
 import yaml
 
 from ..errors import InputError
+from ..models import MUSIC_ROLES
 
-FRONT_MATTER_KEYS = ("id", "title", "author", "date", "language", "cover", "description")
+FRONT_MATTER_KEYS = ("id", "title", "author", "date", "language", "cover", "description", *MUSIC_ROLES)
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
