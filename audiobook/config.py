@@ -262,7 +262,7 @@ class VoiceProfile:
     edge_voice: str = "zh-CN-XiaoxiaoNeural"
     quote_voice: str = ""  # optional second edge voice for quotations
     local_voice: str = "baker"
-    kokoro_voice: str = "zf_xiaoyi"
+    kokoro_voice: str = "zm_yunxi"  # measured best of the eight on the sample (README: Voices)
     kokoro_quote_voice: str = ""  # optional second Kokoro voice for quotations
     rate: str = "+0%"
     pitch: str = "+0Hz"

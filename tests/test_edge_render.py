@@ -235,15 +235,30 @@ def test_cli_auto_uses_edge_when_it_answers_and_records_why(
         assert comment(folder / mp3) == "本集由合成语音朗读。"  # which engine: render.json, not the listener's tags
 
 
-def test_auto_falls_back_to_the_local_voice_and_says_why(
+def test_auto_falls_back_to_the_kokoro_voice_and_says_why(
         short_article: Path, tmp_path: Path, edge_client_env: None, caplog: pytest.LogCaptureFixture) -> None:
     config = Config()
     config.edge = EdgeConfig(wss_url=f"ws://127.0.0.1:{free_port()}/edge/v1?x=1")
     result = render(short_article, config, load_profile("default"), "auto", tmp_path / "out")
-    assert result.engine.name == "local"
+    assert result.engine.name == "kokoro"
     data = render_json(result)
-    assert data["engine"] == "local" and data["engine_reason"].startswith("auto: edge unreachable (cannot connect")
-    assert "using the embedded offline voice" in caplog.text
+    assert data["engine"] == "kokoro" and data["engine_reason"].startswith("auto: edge unreachable (cannot connect")
+    assert data["voice"] == "zm_yunxi"
+    assert "using the offline kokoro voice" in caplog.text
+
+
+def test_auto_falls_back_to_the_embedded_voice_without_kokoro(
+        tmp_path: Path, edge_client_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from audiobook.tts.select import choose_engine
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "onnxruntime" else real(name, *a))
+    config = Config()
+    config.edge = EdgeConfig(wss_url=f"ws://127.0.0.1:{free_port()}/edge/v1?x=1")
+    assert choose_engine("auto", config).name == "local"
 
 
 # ---------------------------------------------------------------------------------- quote voice
