@@ -58,7 +58,7 @@ def write_article(tmp_path: Path):
 def warm_fake_voice() -> None:
     """Load the local voice the fake Edge service speaks with once per session (a few seconds),
     in the session cache dir, outside any test's timeouts."""
-    from audiobook.tts.fakeserver import local_speech
+    from audiobook.testing.edge_service import local_speech
 
     local_speech("你好")
 
@@ -79,7 +79,7 @@ def edge_client_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def fake_edge(warm_fake_voice: None, edge_client_env: None):
     """A fake Edge service (real websocket protocol, local-voice speech) on a loopback port."""
-    from audiobook.tts.fakeserver import running_fake
+    from audiobook.testing.edge_service import running_fake
 
     with running_fake() as fake:
         yield fake

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from audiobook.changes import diff_sentences
 from audiobook.config import load_config, load_profile
-from audiobook.pipeline import plan_article
+from audiobook.render.changes import diff_sentences
+from audiobook.render.pipeline import plan_article
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 

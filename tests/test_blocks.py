@@ -1,4 +1,4 @@
-"""Chapters built in blocks (audio/blocks.py, chapterbuild.py): the block plan, the frame
+"""Chapters built in blocks (audio/blocks.py, render/chapter_audio.py): the block plan, the frame
 arithmetic checked against the real encoder, and a chapter rebuilt after an edit, checked on the
 decoded files: unchanged blocks keep their frames, pauses keep their length, cues follow the
 audio, loudness stays on target (or the chapter is mastered anew)."""
@@ -35,11 +35,11 @@ from audiobook.audio.ffmpeg import (
 )
 from audiobook.audio.loudness import gated_loudness, master, master_blocks
 from audiobook.audio.mp3join import SAMPLES_PER_FRAME, read_frames
-from audiobook.cache import SegmentCache
-from audiobook.chapterbuild import GAIN_KEPT_LU, AudioSettings, ChapterAudio, build_chapter_audio
 from audiobook.errors import AudioError
-from audiobook.memo import memo_root
 from audiobook.models import Chapter, Sentence
+from audiobook.render.chapter_audio import GAIN_KEPT_LU, AudioSettings, ChapterAudio, build_chapter_audio
+from audiobook.store.memo import memo_root
+from audiobook.store.segments import SegmentCache
 from audiobook.tts.base import Boundary, Synthesis
 
 RATE = 24000

@@ -14,15 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audiobook.cache import SegmentCache
-from audiobook.cachecmd import cache_info, info_lines, prune_cache
 from audiobook.config import Config, load_profile
 from audiobook.errors import AudiobookError, LockedError
-from audiobook.lock import article_lock
 from audiobook.paths import cache_dir
-from audiobook.pipeline import render
+from audiobook.render.pipeline import render
+from audiobook.store.locks import article_lock
+from audiobook.store.prune import cache_info, info_lines, prune_cache
+from audiobook.store.segments import SegmentCache
+from audiobook.testing.edge_service import running_fake
 from audiobook.tts.base import Synthesis
-from audiobook.tts.fakeserver import running_fake
 from tests.test_incremental import article_text, quick_speech, use_fake
 
 HOUR_AGO = time.time() - 3600
@@ -135,7 +135,7 @@ def test_info(populated: Path) -> None:
 
 
 def test_remembered_text_repairs_are_counted_and_pruned_after_the_grace(populated: Path) -> None:
-    from audiobook.memo import memo_root, remembered
+    from audiobook.store.memo import memo_root, remembered
 
     assert remembered("garble", "v1", "old line", lambda: [[1, 2, "。"]]) == [[1, 2, "。"]]
     assert remembered("garble", "v1", "new line", lambda: []) == []

@@ -13,9 +13,7 @@ import pytest
 from audiobook.audio.ffmpeg import decode_pcm
 from audiobook.config import EdgeConfig
 from audiobook.errors import EngineError, SynthesisError
-from audiobook.tts.base import Boundary, Engine, Synthesis, SynthRequest, Voice
-from audiobook.tts.edge import EdgeEngine, _decode_checked, _Retryable, preview, probe
-from audiobook.tts.fakeserver import (
+from audiobook.testing.edge_service import (
     FRAME_BYTES,
     FRAME_SAMPLES,
     SAMPLE_RATE,
@@ -24,6 +22,8 @@ from audiobook.tts.fakeserver import (
     Faults,
     encode_service_mp3,
 )
+from audiobook.tts.base import Boundary, Engine, Synthesis, SynthRequest, Voice
+from audiobook.tts.edge import EdgeEngine, _decode_checked, _Retryable, preview, probe
 from audiobook.tts.voices import list_voices
 
 SENTENCES = ["今天天气很好。", "我们一起去公园散步。", "春天来了，花都开了。"]

@@ -1,7 +1,7 @@
 """`audiobook render` end to end with the edge engine against the fake Edge service (the real
 edge-tts client over a real websocket): faults on the real sample, a sentence that always fails
 and its re-run, `--engine auto`, and the quote voice. In-process through pipeline.render and as
-a CLI subprocess (the fake in this process or as `python -m audiobook.tts.fakeserver`)."""
+a CLI subprocess (the fake in this process or as `python -m audiobook.testing.edge_service`)."""
 
 from __future__ import annotations
 
@@ -21,16 +21,16 @@ import pytest
 from mutagen.id3 import ID3
 
 from audiobook.audio.ffmpeg import decode_pcm
-from audiobook.cache import SegmentCache
 from audiobook.config import Config, EdgeConfig, load_profile
-from audiobook.pipeline import RenderResult, render
-from audiobook.plan import make_script
-from audiobook.synthesize import script_keys, synthesize_script
+from audiobook.render.pipeline import RenderResult, render
+from audiobook.render.plan import make_script
+from audiobook.render.synthesize import script_keys, synthesize_script
+from audiobook.store.segments import SegmentCache
+from audiobook.testing.edge_service import SAMPLE_RATE, FakeEdgeService, Fault, Faults, Speech, running_fake
 from audiobook.text.ingest import ingest
 from audiobook.tts.base import SynthRequest, Voice
+from audiobook.tts.choice import quote_voice_for, voice_for
 from audiobook.tts.edge import EdgeEngine
-from audiobook.tts.fakeserver import SAMPLE_RATE, FakeEdgeService, Fault, Faults, Speech, running_fake
-from audiobook.tts.select import quote_voice_for, voice_for
 from tests.conftest import PROJECT, SAMPLE, needs_sample
 
 SHORT_ARTICLE = """# 公园
@@ -198,12 +198,12 @@ def free_port() -> int:
 
 @pytest.fixture
 def fake_edge_process(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """`python -m audiobook.tts.fakeserver` in its own process (tone speech: no model to load);
+    """`python -m audiobook.testing.edge_service` in its own process (tone speech: no model to load);
     yields (wss_url, voices_url) once it listens."""
     port = free_port()
     log = tmp_path / "fake.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "audiobook.tts.fakeserver", "--port", str(port),
+        proc = subprocess.Popen([sys.executable, "-m", "audiobook.testing.edge_service", "--port", str(port),
                                  "--speech", "tone"], stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT)
     try:
         urls: dict[str, str] = {}
@@ -251,7 +251,7 @@ def test_auto_falls_back_to_the_embedded_voice_without_kokoro(
         tmp_path: Path, edge_client_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
-    from audiobook.tts.select import choose_engine
+    from audiobook.tts.choice import choose_engine
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",

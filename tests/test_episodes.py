@@ -15,10 +15,10 @@ import pytest
 
 from audiobook.audio.mp3join import read_frames
 from audiobook.config import load_config, load_profile
-from audiobook.episodes import claim_episode, load_identities, retire_episode
 from audiobook.errors import InputError, LockedError
-from audiobook.pipeline import RenderResult, render
-from audiobook.workspace import Workspace, open_workspace
+from audiobook.render.pipeline import RenderResult, render
+from audiobook.store.episodes import claim_episode, load_identities, retire_episode
+from audiobook.store.workspace import Workspace, open_workspace
 
 
 def article(folder: Path, title: str, body: str = "第一句话。第二句话。", name: str = "a.md",

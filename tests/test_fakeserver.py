@@ -19,7 +19,7 @@ import pytest
 from edge_tts.drm import DRM
 
 from audiobook.audio.ffmpeg import decode_pcm
-from audiobook.tts.fakeserver import (
+from audiobook.testing.edge_service import (
     BYTES_PER_SECOND,
     FRAME_BYTES,
     FRAME_SAMPLES,

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audiobook.cache import SegmentCache
-from audiobook.cachecmd import prune_cache
 from audiobook.config import load_config, load_profile
-from audiobook.pipeline import render
+from audiobook.render.pipeline import render
+from audiobook.store.prune import prune_cache
+from audiobook.store.segments import SegmentCache
+from audiobook.testing.edge_service import FakeEdgeService
 from audiobook.tts.base import Synthesis
-from audiobook.tts.fakeserver import FakeEdgeService
 from tests.test_kill import TITLE, setup, slow_fake, start_render, wait_for  # noqa: F401 (fixtures)
 
 

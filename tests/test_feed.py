@@ -29,7 +29,7 @@ from audiobook.publish.feed import NS, podcast_guid
 from audiobook.publish.feed import feed_xml as workspace_feed_xml
 from audiobook.publish.site import build_site
 from audiobook.showrules import APPLE_CATEGORIES
-from audiobook.workspace import Workspace
+from audiobook.store.workspace import Workspace
 
 BASE = "https://example.com/书架/"
 TRICKY_TITLE = "茶 & 代码 <第一回> ]]> \x01\x0b结束 #1 100%"

@@ -15,9 +15,9 @@ import pytest
 from webfixtures import Post, WebServer, atom_feed, expected_blocks, rss_feed, short_body
 
 from audiobook.config import Config, FollowConfig, load_profile
-from audiobook.episodes import retire_episode
-from audiobook.follow import FollowReport, follow_feeds
-from audiobook.workspace import open_workspace
+from audiobook.render.follow import FollowReport, follow_feeds
+from audiobook.store.episodes import retire_episode
+from audiobook.store.workspace import open_workspace
 
 
 @pytest.fixture(autouse=True)
@@ -170,7 +170,7 @@ def test_config_follow_section_defaults() -> None:
 def test_watch_polls_the_feeds(web: WebServer, tmp_path: Path) -> None:
     import threading
 
-    from audiobook.watch import watch_articles
+    from audiobook.cli.watch import watch_articles
 
     site = posts()[:1]
     url = publish(web, site)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from audiobook.fsutil import atomic_write_bytes, umask
+from audiobook.store.files import atomic_write_bytes, umask
 
 
 @pytest.fixture

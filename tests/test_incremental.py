@@ -17,10 +17,10 @@ import pytest
 from edge_tts.drm import DRM
 from feedfixtures import manifest_of
 
-from audiobook.changes import ChangeSummary, diff_sentences, format_changes
 from audiobook.config import Config, RenderConfig, load_profile
-from audiobook.pipeline import RenderResult, render
-from audiobook.tts.fakeserver import FakeEdgeService, Speech, is_speakable, local_speech, running_fake
+from audiobook.render.changes import ChangeSummary, diff_sentences, format_changes
+from audiobook.render.pipeline import RenderResult, render
+from audiobook.testing.edge_service import FakeEdgeService, Speech, is_speakable, local_speech, running_fake
 from tests.conftest import SAMPLE, needs_sample
 
 TITLE = "增量测试"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from audiobook.cli.init_template import COMMENTS, config_template, write_config_template
 from audiobook.config import _SECTIONS, Config, load_config
 from audiobook.errors import ConfigError
-from audiobook.init_config import COMMENTS, config_template, write_config_template
 
 
 def test_template_loads_back_as_the_defaults(tmp_path: Path) -> None:
@@ -28,7 +28,7 @@ def test_template_covers_every_section_and_key() -> None:
 def test_every_key_is_explained() -> None:
     missing = [f"[{section}] {f.name}" for section, cls in _SECTIONS.items() for f in fields(cls)
                if (section, f.name) not in COMMENTS]
-    assert not missing, "add a comment for these keys to audiobook/init_config.py COMMENTS"
+    assert not missing, "add a comment for these keys to audiobook/cli/init_template.py COMMENTS"
     text = config_template()
     assert all(line.startswith(("#", "[")) or " = " in line or not line for line in text.splitlines())
     assert max(len(line) for line in text.splitlines()) <= 100

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from audiobook.cache import SegmentCache
 from audiobook.config import Config, load_profile
-from audiobook.lock import LOCK_FILE
-from audiobook.pipeline import plan_article
 from audiobook.publish import slugify
-from audiobook.synthesize import script_keys
-from audiobook.tts.fakeserver import FakeEdgeService, Faults, running_fake
-from audiobook.tts.select import engine_version, voice_for
+from audiobook.render.pipeline import plan_article
+from audiobook.render.synthesize import script_keys
+from audiobook.store.locks import LOCK_FILE
+from audiobook.store.segments import SegmentCache
+from audiobook.testing.edge_service import FakeEdgeService, Faults, running_fake
+from audiobook.tts.choice import engine_version, voice_for
 from tests.conftest import PROJECT
 from tests.test_incremental import quick_speech, use_fake
 

@@ -154,7 +154,7 @@ def test_a_damaged_voice_pack_is_an_error(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_render_an_article_with_kokoro_and_a_quote_voice(tmp_path: Path) -> None:
     from audiobook.audio.ffmpeg import decode_pcm
-    from audiobook.pipeline import render as render_article
+    from audiobook.render.pipeline import render as render_article
 
     article = tmp_path / "a.md"
     article.write_text("---\ntitle: 开源\n---\n\n## 第一章\n\n他说：“我们用DeepSeek。”然后走了。\n", encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Intro, outro and transition music (audio/music.py, episodemusic.py) on real files: tones the
+"""Intro, outro and transition music (audio/music.py, render/music.py) on real files: tones the
 tests make with ffmpeg in several formats, rendered around a short article with the embedded
 voice. The decoded episode is measured (each tone's frequency where it should play, loudness of
 every part), its CHAP frames, chapters JSON and captions are compared with a render of the same
@@ -21,10 +21,10 @@ from audiobook.audio.ffmpeg import MP3_RATE, decode_pcm, ebur128, ffmpeg_exe, mp
 from audiobook.audio.loudness import integrated_lufs, true_peak
 from audiobook.audio.mp3join import SAMPLES_PER_FRAME, read_frames
 from audiobook.audio.music import MAX_SECONDS, prepare_music, read_source
-from audiobook.chapterbuild import AudioSettings
 from audiobook.config import load_config, load_profile
 from audiobook.errors import MusicError
-from audiobook.pipeline import RenderResult, render
+from audiobook.render.chapter_audio import AudioSettings
+from audiobook.render.pipeline import RenderResult, render
 from tests.test_incremental import use_own_cache
 
 RATE = MP3_RATE
@@ -447,7 +447,7 @@ def test_music_key_is_the_content_and_what_shapes_it(tmp_path: Path) -> None:
 
 
 def test_watch_follows_the_configured_music_files(tmp_path: Path) -> None:
-    from audiobook.episodemusic import configured_music
+    from audiobook.render.music import configured_music
 
     make_tone(tmp_path / "intro.wav", INTRO_HZ, 1.0, 0.5)
     config = load_config(write_config(tmp_path, intro="intro.wav", outro="none", transition="missing.ogg"))

@@ -16,7 +16,7 @@ from lxml import html
 from audiobook.config import Config, FeedConfig, ShowConfig
 from audiobook.publish.feed import load_show
 from audiobook.publish.site import build_site, site_files
-from audiobook.workspace import Workspace
+from audiobook.store.workspace import Workspace
 
 TRICKY = "茶 & 代码 <第一回> ]]> \"引号\" 结束"
 CONFIG = Config(show=ShowConfig(title="夜读 <节目>", author="王小明", base_url="https://example.com/书架/"))

@@ -7,7 +7,7 @@ import pytest
 
 from audiobook.config import PauseConfig, load_config, load_profile
 from audiobook.models import Script
-from audiobook.pipeline import plan_article
+from audiobook.render.pipeline import plan_article
 from audiobook.text.ingest import ingest
 from audiobook.text.segment import segment
 from tests.conftest import EXAMPLE, SAMPLE, needs_sample
@@ -48,7 +48,7 @@ def test_pauses_follow_the_profile() -> None:
     script = plan_article(EXAMPLE, load_config(None), load_profile("default"), "local")
     default = load_profile("default").pauses
     assert {s.pause_after_ms for c in script.chapters for s in c.sentences} <= set(vars(default).values())
-    from audiobook.plan import make_script
+    from audiobook.render.plan import make_script
 
     doc = ingest(EXAMPLE)
     script = make_script(doc, pauses, lambda t: (t, []), "local")

@@ -20,9 +20,9 @@ from stockhost import needs_nginx, nginx_serving, public_folder, readable_by_oth
 
 from audiobook.config import load_config, load_profile
 from audiobook.errors import PublishError
-from audiobook.pipeline import render
 from audiobook.publish.deploy import publish_site, site_names
-from audiobook.workspace import open_workspace
+from audiobook.render.pipeline import render
+from audiobook.store.workspace import open_workspace
 
 ARTICLE = "---\ntitle: {title}\nauthor: 林晓\n---\n\n## 第一章\n\n第一句话。第二句话。\n\n## 第二章\n\n{last}\n"
 

@@ -25,11 +25,11 @@ from feedfixtures import make_article, manifest_of, rerender
 from lxml import etree
 
 from audiobook.audio.ffmpeg import decode_pcm
+from audiobook.cli.serve import Forbidden, resolve_request
 from audiobook.config import Config, ShowConfig
 from audiobook.publish.feed import NS
 from audiobook.publish.site import build_site
-from audiobook.serve import Forbidden, resolve_request
-from audiobook.workspace import Workspace
+from audiobook.store.workspace import Workspace
 
 SECRET = "top secret: must never be served"
 
@@ -38,7 +38,7 @@ SECRET = "top secret: must never be served"
 def serving(root: Path, config: Path, cwd: Path) -> Iterator[str]:
     """The base URL of `python -m audiobook.serve ROOT` running on a free port."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "audiobook.serve", str(root), "--port", "0", "--config", str(config)],
+        [sys.executable, "-m", "audiobook.cli.serve", str(root), "--port", "0", "--config", str(config)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
@@ -384,7 +384,7 @@ def test_if_range_sends_the_range_only_while_the_file_is_unchanged(site: tuple[s
 def test_idle_and_trickling_connections_are_closed(tmp_path: Path) -> None:
     root = tmp_path / "output"
     make_article(root, "茶", [("开篇", 1.0)])
-    proc = subprocess.Popen([sys.executable, "-m", "audiobook.serve", str(root), "--port", "0", "--idle-timeout",
+    proc = subprocess.Popen([sys.executable, "-m", "audiobook.cli.serve", str(root), "--port", "0", "--idle-timeout",
                              "1.5", "--config", str(write_config(tmp_path))], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:

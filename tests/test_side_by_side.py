@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from audiobook.cache import SegmentCache
 from audiobook.config import Config, load_profile
-from audiobook.pipeline import _side_by_side, plan_article
-from audiobook.synthesize import (
+from audiobook.render.pipeline import _side_by_side, plan_article
+from audiobook.render.synthesize import (
     ChapterGate,
     SynthesisStopped,
     SynthStats,
@@ -20,6 +19,7 @@ from audiobook.synthesize import (
     synthesis_order,
     synthesize_script,
 )
+from audiobook.store.segments import SegmentCache
 from audiobook.tts.base import Synthesis, SynthRequest, Voice
 from audiobook.tts.local import LocalEngine
 

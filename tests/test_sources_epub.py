@@ -27,7 +27,7 @@ from PIL import Image
 
 from audiobook.config import Config, load_profile
 from audiobook.errors import InputError
-from audiobook.pipeline import make_plan
+from audiobook.render.pipeline import make_plan
 from audiobook.sources import load_document
 
 
@@ -66,7 +66,7 @@ def _sentences(texts: list[str]) -> list[str]:
 
 
 def test_plan_json_names_each_chapters_spine_item(tmp_path: Path) -> None:
-    from audiobook.pipeline import plan_article
+    from audiobook.render.pipeline import plan_article
 
     script = plan_article(build_epub(tmp_path / "book.epub"), Config(), load_profile("default"), "local")
     plan = json.loads(json.dumps(script.to_json(), ensure_ascii=False))

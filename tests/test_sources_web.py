@@ -30,7 +30,7 @@ from webfixtures import (
 from audiobook.config import Config, FetchConfig, load_profile
 from audiobook.errors import InputError
 from audiobook.models import Document
-from audiobook.pipeline import make_plan
+from audiobook.render.pipeline import make_plan
 from audiobook.sources import load_document, parse_ref
 
 

@@ -13,7 +13,7 @@ import pytest
 from audiobook.config import load_config, load_profile
 from audiobook.errors import InputError
 from audiobook.models import Script
-from audiobook.pipeline import plan_article
+from audiobook.render.pipeline import plan_article
 from audiobook.text.ingest import MAX_DERIVED_TITLE_CHARS, ingest
 from audiobook.text.segment import MAX_SENTENCE_CHARS
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from audiobook.cli.watch import Rendered, watch_articles
 from audiobook.errors import InputError
-from audiobook.tts.fakeserver import FakeEdgeService, running_fake
-from audiobook.watch import Rendered, watch_articles
+from audiobook.testing.edge_service import FakeEdgeService, running_fake
 from tests.test_incremental import CHAPTERS, article_text, edited, quick_speech, use_fake, use_own_cache
 
 TIMEOUT_S = 30.0

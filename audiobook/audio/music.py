@@ -9,7 +9,7 @@ true-peak limiter under the ceiling (music is usually mastered far louder than s
 it by peak would leave it several LU too loud). The narration is mastered to that same target,
 so the two sit at one loudness without either depending on the other.
 
-Each piece is encoded once, as its own part of the episode (episodemusic.py): an edit re-encodes
+Each piece is encoded once, as its own part of the episode (render/music.py): an edit re-encodes
 no music and a new outro re-encodes no chapter. A piece's `content` key hashes the file's bytes
 (not its path), its role's fades and the mastering settings: the same key means the same frames.
 """
@@ -34,7 +34,7 @@ from .loudness import integrated_lufs, master
 if TYPE_CHECKING:
     from pydub import AudioSegment
 
-    from ..chapterbuild import AudioSettings
+    from ..render.chapter_audio import AudioSettings
 
 MUSIC_VERSION = 1  # bump when preparing music changes its samples
 # The longest file accepted per role: an outro may be a whole song, a transition plays between

@@ -16,9 +16,9 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from . import __version__
-from .config import Config, load_config, load_profile
-from .errors import AudiobookError
+from .. import __version__
+from ..config import Config, load_config, load_profile
+from ..errors import AudiobookError
 from .report import RenderProgress, print_plan, print_render
 
 app = typer.Typer(
@@ -75,10 +75,10 @@ def render(
     verbose: VerboseOpt = False,
 ) -> None:
     """Narrate ARTICLE (a file or a web page) into MP3 chapters (or, with --dry-run, show what will be read)."""
-    from .pipeline import plan_article
-    from .pipeline import render as render_article
-    from .sources import parse_ref
-    from .tts.select import choose_engine
+    from ..render.pipeline import plan_article
+    from ..render.pipeline import render as render_article
+    from ..sources import parse_ref
+    from ..tts.choice import choose_engine
 
     cfg = _setup(verbose, config)
     ref = parse_ref(article)
@@ -110,7 +110,7 @@ def follow(
     verbose: VerboseOpt = False,
 ) -> None:
     """Render a site's feed into the show: its newest entries, and afterwards only new or changed ones."""
-    from .follow import follow_feeds
+    from ..render.follow import follow_feeds
     from .report import print_follow_outcome, print_follow_report
 
     cfg = _setup(verbose, config)
@@ -142,8 +142,8 @@ def _feed_urls(feeds: list[str] | None, cfg: Config) -> list[str]:
 def feed(config: ConfigOpt = None, output: OutputOpt = None, base_url: SiteUrlOpt = None,
          verbose: VerboseOpt = False) -> None:
     """(Re)write the feed and the show's pages from what is in the output folder; synthesizes nothing."""
-    from .publish.site import build_site
-    from .workspace import open_workspace
+    from ..publish.site import build_site
+    from ..store.workspace import open_workspace
 
     cfg = _setup(verbose, config)
     if base_url:
@@ -161,9 +161,9 @@ def publish(
 ) -> None:
     """Copy the show's site (audio, captions, pages, feed) into DEST: audio first, the feed last, then
     delete what an earlier publish put there and the show no longer has."""
-    from .publish.deploy import publish_site
+    from ..publish.deploy import publish_site
+    from ..store.workspace import open_workspace
     from .report import print_publish, publish_progress
-    from .workspace import open_workspace
 
     cfg = _setup(verbose, config)
     with publish_progress(err_console) as progress:
@@ -179,10 +179,10 @@ def retire(
     verbose: VerboseOpt = False,
 ) -> None:
     """Take an episode out of the show (feed, pages, its files); rendering its article again brings it back."""
-    from .episodes import retire_episode
-    from .errors import PublishError
-    from .publish.site import build_site
-    from .workspace import open_workspace
+    from ..errors import PublishError
+    from ..publish.site import build_site
+    from ..store.episodes import retire_episode
+    from ..store.workspace import open_workspace
 
     cfg = _setup(verbose, config)
     ws = open_workspace(output or Path(cfg.render.output))
@@ -217,7 +217,7 @@ def serve(
 @app.command()
 def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path("audiobook.toml")) -> None:
     """Write a commented audiobook.toml describing the show (refuses to overwrite)."""
-    from .init_config import write_config_template
+    from .init_template import write_config_template
 
     console.print(f"wrote {write_config_template(path)}; edit [show] before publishing", highlight=False,
                   markup=False)
@@ -232,8 +232,8 @@ def voices(
     verbose: VerboseOpt = False,
 ) -> None:
     """List an engine's voices (edge: from the service; kokoro and local: the ones installed)."""
+    from ..tts.registry import engine as engine_info
     from .report import print_offline_voices, print_voices
-    from .tts.registry import engine as engine_info
 
     cfg = _setup(verbose, config)
     info = engine_info(engine)
@@ -243,7 +243,7 @@ def voices(
         else:
             print_offline_voices(console, info)
         return
-    from .tts.voices import list_voices
+    from ..tts.voices import list_voices
 
     found = list_voices(locale, cfg.edge)
     if as_json:
@@ -263,7 +263,7 @@ def preview(
     verbose: VerboseOpt = False,
 ) -> None:
     """Render a short sample to a file and print its path."""
-    from .pipeline import preview as render_preview
+    from ..render.pipeline import preview as render_preview
 
     cfg = _setup(verbose, config)
     profile = load_profile(cfg.render.voice)
@@ -286,9 +286,9 @@ def watch(
 ) -> None:
     """Render ARTICLEs, then render again whenever one (or the config/voice/lexicon/music) is saved;
     with --follow/--feed, also follow feeds, reading them again every few minutes."""
-    from .changes import format_changes
-    from .episodemusic import configured_music
-    from .pipeline import render as render_article
+    from ..render.changes import format_changes
+    from ..render.music import configured_music
+    from ..render.pipeline import render as render_article
     from .watch import Rendered, settings_files, watch_articles
 
     cfg = _setup(verbose, config)
@@ -305,7 +305,7 @@ def watch(
         current = load_config(config)
         requested = engine or current.render.engine
         if requested != "auto":
-            from .tts.registry import engine as engine_info
+            from ..tts.registry import engine as engine_info
 
             engine_info(requested)  # an unknown engine is an error naming the known ones
         return render_article(article, current, load_profile(voice or current.render.voice), requested, output)
@@ -319,7 +319,7 @@ def watch(
                           highlight=False, soft_wrap=True)
 
     def poll() -> None:
-        from .follow import follow_feeds as follow_now
+        from ..render.follow import follow_feeds as follow_now
         from .report import print_follow_outcome
 
         try:
@@ -358,7 +358,7 @@ def cache_info(output: Annotated[Path | None, typer.Option("--output", "-o", hel
                                                             "manifests count as references (default: config).")] = None,
                config: ConfigOpt = None, verbose: VerboseOpt = False) -> None:
     """Where the cache is, how big, and how much `cache prune` would free."""
-    from .cachecmd import info_lines
+    from ..store.prune import info_lines
 
     cfg = _setup(verbose, config)
     for line in info_lines(output or Path(cfg.render.output)):
@@ -371,7 +371,7 @@ def cache_prune(output: Annotated[list[Path] | None, typer.Option("--output", "-
                 dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be freed.")] = False,
                 grace_minutes: GraceOpt = 15, config: ConfigOpt = None, verbose: VerboseOpt = False) -> None:
     """Remove cached segments and chapter audio that no render.json under the output folder(s) uses."""
-    from .cachecmd import describe_prune, prune_cache
+    from ..store.prune import describe_prune, prune_cache
 
     cfg = _setup(verbose, config)
     result = prune_cache(output or [Path(cfg.render.output)], grace_minutes * 60, dry_run=dry_run)

@@ -11,8 +11,8 @@ import textwrap
 from dataclasses import fields
 from pathlib import Path
 
-from .config import _SECTIONS, CONFIG_FILE
-from .errors import ConfigError
+from ..config import _SECTIONS, CONFIG_FILE
+from ..errors import ConfigError
 
 HEADER = """\
 # audiobook.toml: settings for `audiobook render`, `feed`, `serve` and `publish`.

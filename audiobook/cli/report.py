@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .changes import format_changes
-from .models import Script
-from .plan import chapter_estimate_ms
+from ..models import Script
+from ..render.changes import format_changes
+from ..render.plan import chapter_estimate_ms
 
 FIRST_SPOKEN = 3  # spoken forms shown per chapter
 

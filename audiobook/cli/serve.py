@@ -30,11 +30,11 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from .config import Config, load_config
-from .errors import AudiobookError, PublishError
-from .publish.pages import PAGE_FILE
-from .publish.site import site_files
-from .workspace import IDENTITY_FILE, MANIFEST_FILE, Workspace, open_workspace
+from ..config import Config, load_config
+from ..errors import AudiobookError, PublishError
+from ..publish.pages import PAGE_FILE
+from ..publish.site import site_files
+from ..store.workspace import IDENTITY_FILE, MANIFEST_FILE, Workspace, open_workspace
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import watchfiles
 
-from .errors import AudiobookError, InputError
+from ..errors import AudiobookError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,8 @@ class _Watcher:
 def settings_files(config_path: Path | None, voice: str) -> list[Path]:
     """The files besides the articles whose edits change the narration: audiobook.toml, the voice
     profile and the lexicon."""
-    from .paths import voices_dir
-    from .text.lexicon import default_lexicon_path
+    from ..paths import voices_dir
+    from ..text.lexicon import default_lexicon_path
 
     profile = Path(voice) if voice.endswith(".toml") else voices_dir() / f"{voice}.toml"
     return [p for p in (config_path, profile, default_lexicon_path()) if p is not None and p.exists()]

@@ -28,7 +28,7 @@ from .. import __version__
 from ..config import Config
 from ..errors import ConfigError, PublishError
 from ..showrules import check_base_url, check_category
-from ..workspace import Workspace
+from ..store.workspace import Workspace
 from .feed_articles import Article, MediaFile, load_articles
 from .wording import synthetic_voice_note
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PublishError
-from ..workspace import MANIFEST_FORMAT, Workspace
+from ..store.workspace import MANIFEST_FORMAT, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Article:
     cover: Cover | None
     episode: MediaFile
     chapters: list[ChapterFile]
-    intro_title: str = ""  # the intro music's chapter, from 0 to the first chapter (episodemusic.py)
+    intro_title: str = ""  # the intro music's chapter, from 0 to the first chapter (render/music.py)
 
     @property
     def marks(self) -> list[tuple[int, str]]:

@@ -2,7 +2,7 @@
 title (publish/cover.py): ~0.06 s to draw and ~0.06 s to import Pillow, on every render, since
 the file in the output folder is compared with it. The drawing is a pure function of the title,
 author and language, of cover.py and of the Pillow and font packages: remembered under all of
-them (memo.py), a re-render reads it back instead."""
+them (store/memo.py), a re-render reads it back instead."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from ..memo import remembered
+from ..store.memo import remembered
 
 
 def generated_cover(title: str, subtitle: str = "", language: str = "zh-CN") -> bytes:

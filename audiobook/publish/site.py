@@ -14,8 +14,8 @@ import logging
 from pathlib import Path, PurePosixPath
 
 from ..config import Config
-from ..fsutil import atomic_write_bytes, atomic_write_text, remove_stale_temps
-from ..workspace import Workspace
+from ..store.files import atomic_write_bytes, atomic_write_text, remove_stale_temps
+from ..store.workspace import Workspace
 from .feed import feed_document, load_show
 from .pages import PAGE_FILE, episode_page, show_page
 

@@ -1,4 +1,4 @@
-"""Assemble and publish: cached segments → tagged chapter MP3s (chapterbuild.py), the
+"""Assemble and publish: cached segments → tagged chapter MP3s (render/chapter_audio.py), the
 full-episode MP3 (CHAP/CTOC), captions, chapters JSON and the outputs' record for render.json.
 
 Chapters are built two at a time on threads (memory is bounded by the largest chapters, not
@@ -21,14 +21,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .audio.ffmpeg import MP3_RATE as WORK_RATE
-from .audio.mp3join import join_frames, read_frames
-from .cache import SegmentCache
-from .chapterbuild import ASSEMBLY_VERSION, AudioSettings, build_chapter_audio, digest
-from .episodemusic import EpisodeMusic, arrange, music_frames, music_records
-from .fsutil import Staging
-from .models import Chapter, Script
-from .publish import (
+from ..audio.ffmpeg import MP3_RATE as WORK_RATE
+from ..audio.mp3join import join_frames, read_frames
+from ..models import Chapter, Script
+from ..publish import (
     ChapterMark,
     Cue,
     EpisodeTags,
@@ -39,6 +35,10 @@ from .publish import (
     write_srt,
     write_vtt,
 )
+from ..store.files import Staging
+from ..store.segments import SegmentCache
+from .chapter_audio import ASSEMBLY_VERSION, AudioSettings, build_chapter_audio, digest
+from .music import EpisodeMusic, arrange, music_frames, music_records
 from .synthesize import synthesis_order
 
 log = logging.getLogger(__name__)
@@ -65,9 +65,9 @@ class ChapterOut:
     true_peak_dbtp: float
     rebuilt: bool = False
     chapters_json: None = None
-    gain_db: float = math.nan  # the make-up gain its blocks were mastered with (chapterbuild.py)
+    gain_db: float = math.nan  # the make-up gain its blocks were mastered with (render/chapter_audio.py)
     mastering: str = ""  # AudioSettings.digest() of that mastering
-    blocks: list[dict[str, Any]] = field(default_factory=list)  # chapterbuild.BlockRecord per block
+    blocks: list[dict[str, Any]] = field(default_factory=list)  # chapter_audio.BlockRecord per block
     blocks_encoded: int = 0  # by this render (the others' frames were copied from the previous file)
     kinds: list[str] = field(default_factory=list)  # each sentence's kind (title, heading, …): for transcripts
     paragraphs: list[int] = field(default_factory=list)  # each sentence's paragraph in the chapter
@@ -90,7 +90,7 @@ class EpisodeOut:
     rebuilt: bool = False
     intro_ms: int = 0  # the intro music before chapter 1: the episode's first chapter, of its own
     intro_title: str = ""
-    music: list[dict[str, Any]] = field(default_factory=list)  # each music part (episodemusic.music_records)
+    music: list[dict[str, Any]] = field(default_factory=list)  # each music part (render/music.music_records)
 
 
 @dataclass
@@ -176,7 +176,7 @@ def _build_chapter(job: _ChapterJob, total: int, cache: SegmentCache, folder: Pa
                    ) -> tuple[ChapterOut, Future[tuple[float, float]] | None]:
     """Keep the chapter file if nothing that shapes it changed; if only its tags changed (a title,
     the track count), copy its audio and rewrite the tags; else wait until its segments are all
-    cached and build its audio (chapterbuild.py: after an edit, only the blocks that changed are
+    cached and build its audio (render/chapter_audio.py: after an edit, only the blocks that changed are
     encoded). Its loudness, maybe still being measured, is returned with the chapter."""
     chapter, prev, file = job.chapter, job.prev, f"{job.stem}.mp3"
     path = folder / file
@@ -217,7 +217,7 @@ def produce(script: Script, keys: list[list[str]], cache: SegmentCache, folder: 
             music: EpisodeMusic | None = None) -> ProduceResult:
     """Build what changed into `stage` (the caller commits it, then calls remove_stale). With
     wait_for, this runs beside the synthesis stage: a chapter to rebuild is started once wait_for
-    says its segments are all cached. `music` goes into the full episode (episodemusic.py)."""
+    says its segments are all cached. `music` goes into the full episode (render/music.py)."""
     folder.mkdir(parents=True, exist_ok=True)
     jobs = _plan_jobs(script, keys, tags, settings, previous)
     # A rebuilt chapter's new blocks are measured (decoded, gated, true peak) on the measurer's

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-from .models import Script
+from ..models import Script
 
 
 @dataclass
@@ -27,7 +27,7 @@ class ChangeSummary:
     segments_reused: int = 0
     chapters_rebuilt: list[int] = field(default_factory=list)
     chapters_kept: list[int] = field(default_factory=list)
-    # of the rebuilt chapters' blocks (chapterbuild.py), how many were encoded; the rest were copied
+    # of the rebuilt chapters' blocks (render/chapter_audio.py), how many were encoded; the rest were copied
     blocks_encoded: int = 0
     blocks_in_rebuilt: int = 0
     episode_rebuilt: bool = False

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .audio.assemble import Layout, Piece, assemble_chapter, layout
-from .audio.blocks import (
+from ..audio.assemble import Layout, Piece, assemble_chapter, layout
+from ..audio.blocks import (
     LAME_DELAY,
     BlockLoudness,
     aligned_length,
@@ -40,15 +40,15 @@ from .audio.blocks import (
     recall_loudness,
     remember_loudness,
 )
-from .audio.ffmpeg import MP3_RATE as WORK_RATE
-from .audio.ffmpeg import decode_files, encode_mp3_files, mp3_encoder_gain_db
-from .audio.loudness import gated_loudness, master, master_blocks
-from .audio.mp3join import SAMPLES_PER_FRAME, read_frames, write_frames
-from .cache import SegmentCache
-from .errors import AudioError, SegmentsLost
-from .models import Chapter
-from .publish.wordcues import word_cues
-from .tts.base import Synthesis
+from ..audio.ffmpeg import MP3_RATE as WORK_RATE
+from ..audio.ffmpeg import decode_files, encode_mp3_files, mp3_encoder_gain_db
+from ..audio.loudness import gated_loudness, master, master_blocks
+from ..audio.mp3join import SAMPLES_PER_FRAME, read_frames, write_frames
+from ..errors import AudioError, SegmentsLost
+from ..models import Chapter
+from ..publish.wordcues import word_cues
+from ..store.segments import SegmentCache
+from ..tts.base import Synthesis
 
 GAIN_KEPT_LU = 0.3  # a rebuilt chapter keeps its gain while it measures this close to the target
 ASSEMBLY_VERSION = 5  # bump when assembly, mastering, the block plan or its alignment changes the audio

@@ -25,14 +25,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from . import __version__
-from .config import Config, VoiceProfile
-from .episodes import load_identities
-from .errors import AudiobookError
-from .fsutil import atomic_write_text
-from .lock import article_lock
-from .models import Document
-from .workspace import Workspace, open_workspace
+from .. import __version__
+from ..config import Config, VoiceProfile
+from ..errors import AudiobookError
+from ..models import Document
+from ..store.episodes import load_identities
+from ..store.files import atomic_write_text
+from ..store.locks import article_lock
+from ..store.workspace import Workspace, open_workspace
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class FollowReport:
 
 def settings_digest(config: Config, profile: VoiceProfile, engine_request: str) -> str:
     """What, besides the article, shapes an episode's audio and tags."""
-    from .text.lexicon import default_lexicon_path
+    from ..text.lexicon import default_lexicon_path
 
     lexicon = default_lexicon_path()
     data = {
@@ -126,7 +126,7 @@ def follow_feeds(urls: list[str], config: Config, profile: VoiceProfile, engine_
 class _Runner:
     def __init__(self, ws: Workspace, config: Config, profile: VoiceProfile, engine_request: str, limit: int,
                  dry_run: bool, on_outcome: Callable[[EntryOutcome], None]) -> None:
-        from .sources import fetch_limits
+        from ..sources import fetch_limits
 
         self.ws, self.config, self.profile, self.engine_request = ws, config, profile, engine_request
         self.limit, self.dry_run, self.on_outcome = limit, dry_run, on_outcome
@@ -135,7 +135,7 @@ class _Runner:
         self._choice = None  # the engine, chosen when the first entry needs rendering (auto probes once)
 
     def follow(self, url: str) -> FollowReport:
-        from .sources.feeds import read_feed
+        from ..sources.feeds import read_feed
 
         report = FollowReport(url)
         try:
@@ -161,7 +161,7 @@ class _Runner:
         return report
 
     def _entry(self, entry, register: dict[str, dict]) -> EntryOutcome:
-        from .sources.feeds import entry_document
+        from ..sources.feeds import entry_document
 
         key = entry.link or entry.title
         try:
@@ -191,8 +191,8 @@ class _Runner:
         return EntryOutcome(key, document.title, status, detail)
 
     def _render(self, document: Document):
+        from ..tts.choice import choose_engine
         from .pipeline import render_document
-        from .tts.select import choose_engine
 
         if self._choice is None:
             self._choice = choose_engine(self.engine_request, self.config)

@@ -24,15 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from .audio.blocks import LAME_DELAY
-from .audio.ffmpeg import MP3_RATE, decode_files, encode_mp3_files
-from .audio.loudness import integrated_lufs, true_peak
-from .audio.mp3join import DECODER_DELAY, Mp3Frames, read_audio_range, read_frames, split_frames
-from .audio.music import MusicSource, music_content, prepare_music, read_source
-from .chapterbuild import AudioSettings
-from .config import Config, MusicConfig
-from .models import MUSIC_ROLES
-from .publish.wording import text
+from ..audio.blocks import LAME_DELAY
+from ..audio.ffmpeg import MP3_RATE, decode_files, encode_mp3_files
+from ..audio.loudness import integrated_lufs, true_peak
+from ..audio.mp3join import DECODER_DELAY, Mp3Frames, read_audio_range, read_frames, split_frames
+from ..audio.music import MusicSource, music_content, prepare_music, read_source
+from ..config import Config, MusicConfig
+from ..models import MUSIC_ROLES
+from ..publish.wording import text
+from .chapter_audio import AudioSettings
 
 log = logging.getLogger(__name__)
 

@@ -13,22 +13,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import SegmentCache
-from .changes import ChangeSummary, summarize_changes
-from .config import Config, VoiceProfile
-from .episodes import claim_episode
-from .errors import SegmentsLost
-from .fsutil import Staging, atomic_write_text, remove_stale_temps
-from .models import Document, Script
-from .plan import make_script
-from .publish import EpisodeTags
-from .publish.generated import generated_cover
-from .publish.pages import PAGE_FILE
-from .publish.wording import synthetic_voice_note
-from .sources import fallback_name, load_document, source_key
-from .synthesize import ChapterGate, Progress, SynthStats, script_keys, synthesize_script
-from .text.normalize import Normalizer, load_lexicon
-from .tts.select import (
+from ..config import Config, VoiceProfile
+from ..errors import SegmentsLost
+from ..models import Document, Script
+from ..publish import EpisodeTags
+from ..publish.generated import generated_cover
+from ..publish.pages import PAGE_FILE
+from ..publish.wording import synthetic_voice_note
+from ..sources import fallback_name, load_document, source_key
+from ..store.episodes import claim_episode
+from ..store.files import Staging, atomic_write_text, remove_stale_temps
+from ..store.segments import SegmentCache
+from ..store.workspace import MANIFEST_FORMAT, Workspace, open_workspace
+from ..text.normalize import Normalizer, load_lexicon
+from ..tts.choice import (
     ENGINES,
     EngineChoice,
     choose_engine,
@@ -38,10 +36,12 @@ from .tts.select import (
     quote_voice_for,
     voice_for,
 )
-from .workspace import MANIFEST_FORMAT, Workspace, open_workspace
+from .changes import ChangeSummary, summarize_changes
+from .plan import make_script
+from .synthesize import ChapterGate, Progress, SynthStats, script_keys, synthesize_script
 
 if TYPE_CHECKING:  # the audio stack loads only when audio is made: a dry run stays quick
-    from .produce import ProduceResult
+    from .build import ProduceResult
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,8 @@ def render_document(document: Document, config: Config, profile: VoiceProfile, e
     what reading it took); with `update_site=False` the feed and pages are left for the caller to
     rebuild once; `choice` is an engine chosen already for a run of several renders; music=False
     leaves the intro, outro and transitions out."""
-    from .episodemusic import plan_music, resolve_music
-    from .produce import AudioSettings, produce, remove_stale
+    from .build import AudioSettings, produce, remove_stale
+    from .music import plan_music, resolve_music
 
     timings: dict[str, float] = {}
     clock = time.perf_counter() - read_s  # reading the article counts in "plan", as it always has
@@ -235,12 +235,12 @@ def resolve_cover(document: Document, config: Config) -> tuple[bytes, str]:
     """Cover (bytes, mime) from front matter (relative to the article), a web page's lead image or an
     EPUB's cover (kept in the cache), else [show] cover, else generated."""
     if document.cover:
-        from .publish.cover import load_cover  # Pillow: only when there is a cover to check
+        from ..publish.cover import load_cover  # Pillow: only when there is a cover to check
 
         candidate = Path(document.cover)
         return load_cover(candidate if candidate.is_absolute() else Path(document.source).parent / candidate)
     if config.show.cover and "://" not in config.show.cover:
-        from .publish.cover import load_cover
+        from ..publish.cover import load_cover
 
         base = config.path.parent if config.path else Path.cwd()
         return load_cover(base / config.show.cover)
@@ -267,7 +267,7 @@ def write_render_json(path: Path, guid: str, previous: dict[str, Any] | None, do
     data = {
         "format": MANIFEST_FORMAT,
         "slug": slug,
-        "guid": guid,  # the episode's identity (episodes.py): podcast apps key on it
+        "guid": guid,  # the episode's identity (store/episodes.py): podcast apps key on it
         "title": script.title,
         "author": script.author,
         "date": script.date,
@@ -290,8 +290,8 @@ def write_render_json(path: Path, guid: str, previous: dict[str, Any] | None, do
 
 
 def rebuild_site(ws: Workspace, config: Config) -> Path | None:
-    from .errors import AudiobookError
-    from .publish.site import build_site
+    from ..errors import AudiobookError
+    from ..publish.site import build_site
 
     try:
         return build_site(ws, config)
@@ -305,10 +305,10 @@ def preview(text: str, config: Config, profile: VoiceProfile, engine_request: st
     """Say one short text with the chosen engine (spoken form applied) into `out` (.mp3 or .wav)."""
     from dataclasses import replace
 
-    from .audio.sample import write_sample
-    from .errors import InputError
-    from .text.ingest import has_speakable
-    from .tts.base import Synthesis, SynthRequest
+    from ..audio.sample import write_sample
+    from ..errors import InputError
+    from ..text.ingest import has_speakable
+    from ..tts.base import Synthesis, SynthRequest
 
     if engine_request == "auto" and voice_name is None:
         engine_request = config.render.engine

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .config import PauseConfig
-from .models import Block, Chapter, Document, DroppedLine, Script, Sentence, SentenceKind
-from .text.ingest import has_speakable
-from .text.quotes import split_quotations
-from .text.segment import segment
-from .text.structure import Section, find_sections
+from ..config import PauseConfig
+from ..models import Block, Chapter, Document, DroppedLine, Script, Sentence, SentenceKind
+from ..text.ingest import has_speakable
+from ..text.quotes import split_quotations
+from ..text.segment import segment
+from ..text.structure import Section, find_sections
 
 # Narration pace used for estimates before audio exists (syllables per second incl. punctuation pauses).
 SYLLABLES_PER_SECOND = 4.2

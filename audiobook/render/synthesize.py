@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from .cache import SegmentCache, segment_key
-from .models import Script, Sentence
-from .tts.base import Engine, Synthesis, SynthRequest, Voice
+from ..models import Script, Sentence
+from ..store.segments import SegmentCache, segment_key
+from ..tts.base import Engine, Synthesis, SynthRequest, Voice
 
 # (chapter index, segments done in that chapter, segments to do in that chapter)
 Progress = Callable[[int, int, int], None]

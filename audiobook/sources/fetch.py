@@ -26,8 +26,8 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import InputError, PublishError
-from ..fsutil import atomic_write_bytes, atomic_write_text
 from ..paths import cache_dir
+from ..store.files import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
 

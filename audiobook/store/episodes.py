@@ -23,10 +23,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .errors import InputError, PublishError
-from .fsutil import atomic_write_text
-from .lock import article_lock, show_lock
-from .publish.slug import MAX_SLUG_BYTES, slugify
+from ..errors import InputError, PublishError
+from ..publish.slug import MAX_SLUG_BYTES, slugify
+from .files import atomic_write_text
+from .locks import article_lock, show_lock
 from .workspace import IDENTITY_FILE, Workspace, remove_tree
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-from .errors import PublishError
+from ..errors import PublishError
 
 
 @cache

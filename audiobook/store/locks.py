@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import LockedError, PublishError
+from ..errors import LockedError, PublishError
 
 LOCK_FILE = "render.lock"
 SHOW_LOCK_FILE = "show.lock"

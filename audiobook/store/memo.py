@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import PublishError
-from .fsutil import atomic_write_text
-from .paths import cache_dir
+from ..errors import PublishError
+from ..paths import cache_dir
+from .files import atomic_write_text
 
 log = logging.getLogger(__name__)
 

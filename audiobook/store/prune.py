@@ -16,17 +16,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import SUFFIX, SegmentCache
-from .errors import AudiobookError
-from .lock import no_render_running
+from ..errors import AudiobookError
+from ..paths import cache_dir
+from ..sources.fetch import WEB_DIR
+from .locks import no_render_running
 from .memo import MEMO_DIR, memo_root
-from .paths import cache_dir
-from .sources.fetch import WEB_DIR
+from .segments import SUFFIX, SegmentCache
 from .workspace import MANIFEST_FORMAT, open_workspace
 
 PCM_DIR = "chapters"  # legacy: mastered chapter PCM, written by versions before the MP3 join
 PCM_SUFFIX = ".pcm"
-TEMP_SUFFIX = ".tmp"  # fsutil.atomic_path leftovers of a killed process
+TEMP_SUFFIX = ".tmp"  # files.atomic_path leftovers of a killed process
 DEFAULT_GRACE_S = 15 * 60
 
 
@@ -100,7 +100,7 @@ def pcm_entries() -> list[Entry]:
 
 
 def memo_entries() -> list[Entry]:
-    """Remembered results (memo.py) and fetched web pages, feeds and covers (sources/fetch.py): all
+    """Remembered results (store/memo.py) and fetched web pages, feeds and covers (sources/fetch.py): all
     disposable, computed or fetched again when needed (a pruned page costs one full download)."""
     root, web = memo_root(), cache_dir() / WEB_DIR
     found = list(root.glob("*/*.json")) if root.exists() else []
@@ -162,7 +162,7 @@ def _read_manifest(path: Path, refs: References) -> None:
 def prune_cache(output_roots: Sequence[Path], grace_s: float = DEFAULT_GRACE_S, dry_run: bool = False,
                 now: float | None = None) -> PruneResult:
     """Remove cached segments that no manifest under `output_roots` references and no running render
-    holds, legacy chapter PCMs, leftover temp files and remembered results (memo.py: recomputed when
+    holds, legacy chapter PCMs, leftover temp files and remembered results (store/memo.py: recomputed when
     needed), except those used within the last `grace_s` seconds (a render touches the segments it
     uses, so this is the time since their last use)."""
     now = time.time() if now is None else now

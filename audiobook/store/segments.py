@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .fsutil import atomic_write_bytes
-from .paths import cache_dir
-from .tts.base import Boundary, Synthesis, Voice
+from ..paths import cache_dir
+from ..tts.base import Boundary, Synthesis, Voice
+from .files import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 

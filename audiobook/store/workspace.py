@@ -10,7 +10,7 @@ OUTPUT/
     <guid>/episode.json  the episode's identity: guid, front-matter id, source, folder name
     <guid>/render.json   what its last render made (the manifest)
     <guid>/render.lock
-    follow/<feed>.json   what `audiobook follow` rendered from each feed (follow.py), follow/render.lock
+    follow/<feed>.json   what `audiobook follow` rendered from each feed (render/follow.py), follow/render.lock
 ```
 
 An episode's state is filed under its guid, which never changes, so a new title (a new folder name
@@ -28,8 +28,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PublishError
-from .lock import LOCK_FILE, show_lock
+from ..errors import PublishError
+from .locks import LOCK_FILE, show_lock
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def _migrate(ws: Workspace) -> None:
     """Earlier versions kept OUTPUT/<slug>/render.json beside the audio and the feed in OUTPUT: move
     each article folder into site/, its manifest and identity into state/<guid>/. Guids are kept,
     so subscribers see the same episodes."""
-    from .fsutil import atomic_write_text
+    from .files import atomic_write_text
 
     moved = 0
     try:

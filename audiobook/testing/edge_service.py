@@ -16,7 +16,7 @@ text): latency, a throughput cap, a drop mid-stream (close code 1007), 403 with 
 429, 503, silence after the handshake, and NoAudio (turn.end without audio). Every request is
 recorded (`FakeEdgeService.requests`) so tests can assert on what the client sent.
 
-Run standalone: `python -m audiobook.tts.fakeserver --port 8123`; in-process: `running_fake()`.
+Run standalone: `python -m audiobook.testing.edge_service --port 8123`; in-process: `running_fake()`.
 """
 
 from __future__ import annotations

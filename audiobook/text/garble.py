@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 
-from ..memo import remembered
 from ..models import GarbledSpan
+from ..store.memo import remembered
 from . import words
 
 log = logging.getLogger(__name__)
@@ -430,7 +430,7 @@ def repair_line(line: str, lineno: int) -> tuple[str, list[GarbledSpan]]:
     Columns are 1-based in `line`. A repaired span's `original` is the misread text and `replacement`
     what replaces it; a dropped span's `original` is the whole clause removed from the line.
     The search takes up to a second a line (and loads jieba's dictionary), so its edits are
-    remembered per line text (audiobook/memo.py): a re-render does not search again.
+    remembered per line text (audiobook/store/memo.py): a re-render does not search again.
     """
     if "?" not in line and "\ufffd" not in line:
         return line, []

@@ -24,8 +24,8 @@ from itertools import accumulate
 from typing import Any
 
 from ..errors import PublishError
-from ..fsutil import atomic_write_bytes
 from ..paths import cache_dir
+from ..store.files import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from audiobook import paths
 from audiobook.errors import EngineError
-from audiobook.fsutil import atomic_write_bytes, atomic_write_text
+from audiobook.store.files import atomic_write_bytes, atomic_write_text
 from audiobook.tts import graph_patch
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def file_sha256(path: Path) -> str:
     """sha256 of a model file, remembered by its identity on disk (path, inode, size, mtime): the
     ~110 MB of model files a render checks cost ~0.2 s to hash, every run. A file rewritten
     (re-patched, truncated by a crash, edited) gets a new identity and is hashed again."""
-    from audiobook.memo import remembered
+    from audiobook.store.memo import remembered
 
     stat = path.stat()
     identity = f"{path.resolve()}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
