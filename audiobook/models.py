@@ -2,12 +2,18 @@
 
 ingest → Document → plan → Script (chapters of Sentences with display and spoken text)
 → synthesize (Segments in the cache) → assemble → publish.
+
+The speech data (Voice, SynthRequest, Synthesis, Boundary) is here too: engines produce it, the
+segment cache stores it, assembly reads it.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MUSIC_ROLES = ("intro", "outro", "transition")  # the show's own audio around the narration (audio/music.py)
 BlockKind = Literal["heading", "subheading", "paragraph", "list_item"]
@@ -101,3 +107,47 @@ class Script:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# ---------------------------------------------------------------------------- speech
+
+
+@dataclass(frozen=True)
+class Voice:
+    """What shapes the sound of a segment (part of the segment cache key)."""
+
+    engine: str  # a registry name: "local" | "kokoro" | "edge"
+    name: str  # e.g. "zh-CN-XiaoxiaoNeural" or "baker" for the embedded voice
+    rate: str = "+0%"
+    pitch: str = "+0Hz"
+    volume: str = "+0%"
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A word or sentence boundary reported by the engine, times in ms from segment start."""
+
+    text: str
+    offset_ms: float
+    duration_ms: float
+
+
+@dataclass(frozen=True)
+class SynthRequest:
+    key: str  # segment cache key
+    text: str  # spoken text (never empty of speakable characters)
+    voice: Voice
+    # Engines start lower groups first (the synthesis stage passes its chapter order, so each
+    # chapter completes as a whole and is assembled while later ones are still synthesizing).
+    group: int = 0
+
+
+@dataclass
+class Synthesis:
+    samples: np.ndarray  # mono int16 PCM at sample_rate
+    sample_rate: int
+    boundaries: list[Boundary] = field(default_factory=list)
+
+    @property
+    def duration_ms(self) -> float:
+        return 1000.0 * len(self.samples) / self.sample_rate

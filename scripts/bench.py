@@ -407,8 +407,8 @@ def bench_edge(article: Path, scales: list[int], latency_s: float = 0.3, speech:
     """EdgeEngine against the fake service, on the article's spoken sentences (copies of them for
     scales > 1: the same texts under distinct keys, each sent as its own request)."""
     from audiobook.config import EdgeConfig, load_config, load_profile
+    from audiobook.models import SynthRequest
     from audiobook.render.pipeline import plan_article
-    from audiobook.tts.base import SynthRequest
     from audiobook.tts.choice import voice_for
     from audiobook.tts.edge import ENV_VOICES_URL, ENV_WSS_URL, EdgeEngine
 

@@ -16,8 +16,8 @@ from PIL import Image
 
 from audiobook.audio.ffmpeg import encode_mp3_bytes
 from audiobook.publish.sidecars import Cue, write_chapters_json, write_srt, write_vtt
-from audiobook.publish.slug import slugify
 from audiobook.publish.tags import ChapterMark, EpisodeTags, write_chapter_tags, write_episode_tags
+from audiobook.store.slug import slugify
 
 RATE = 44100
 

@@ -117,7 +117,7 @@ PAUSES_MS = [600, 900, 300]
 @pytest.fixture(scope="module")
 def spoken() -> list[np.ndarray]:
     local = pytest.importorskip("audiobook.tts.local")
-    from audiobook.tts.base import SynthRequest, Voice
+    from audiobook.models import SynthRequest, Voice
 
     engine = local.LocalEngine(workers=1)
     voice = Voice(engine="local", name=local.VOICE_NAME)

@@ -36,11 +36,10 @@ from audiobook.audio.ffmpeg import (
 from audiobook.audio.loudness import gated_loudness, master, master_blocks
 from audiobook.audio.mp3join import SAMPLES_PER_FRAME, read_frames
 from audiobook.errors import AudioError
-from audiobook.models import Chapter, Sentence
+from audiobook.models import Boundary, Chapter, Sentence, Synthesis
 from audiobook.render.chapter_audio import GAIN_KEPT_LU, AudioSettings, ChapterAudio, build_chapter_audio
 from audiobook.store.memo import memo_root
 from audiobook.store.segments import SegmentCache
-from audiobook.tts.base import Boundary, Synthesis
 
 RATE = 24000
 SETTINGS = AudioSettings()

@@ -16,13 +16,13 @@ import pytest
 
 from audiobook.config import Config, load_profile
 from audiobook.errors import AudiobookError, LockedError
+from audiobook.models import Synthesis
 from audiobook.paths import cache_dir
 from audiobook.render.pipeline import render
 from audiobook.store.locks import article_lock
 from audiobook.store.prune import cache_info, info_lines, prune_cache
 from audiobook.store.segments import SegmentCache
 from audiobook.testing.edge_service import running_fake
-from audiobook.tts.base import Synthesis
 from tests.test_incremental import article_text, quick_speech, use_fake
 
 HOUR_AGO = time.time() - 3600

@@ -70,7 +70,7 @@ def test_sliding_min_and_mean_are_scipy_ndimages(size: int) -> None:
 def test_rendering_audio_imports_neither_scipy_nor_pyloudnorm() -> None:
     """They cost 2-4 s to import: more than re-building an edited chapter's audio."""
     code = ("import sys, numpy as np; from audiobook.audio.assemble import assemble_chapter, Piece; "
-            "from audiobook.audio.loudness import master; from audiobook import produce; "
+            "from audiobook.audio.loudness import master; from audiobook.render import build; "
             "c = assemble_chapter([Piece((np.sin(np.arange(24000) / 9) * 9000).astype(np.int16), 24000, 300)]); "
             "master(c.samples, 44100); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'pyloudnorm')))")

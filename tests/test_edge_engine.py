@@ -13,6 +13,7 @@ import pytest
 from audiobook.audio.ffmpeg import decode_pcm
 from audiobook.config import EdgeConfig
 from audiobook.errors import EngineError, SynthesisError
+from audiobook.models import Boundary, Synthesis, SynthRequest, Voice
 from audiobook.testing.edge_service import (
     FRAME_BYTES,
     FRAME_SAMPLES,
@@ -22,7 +23,7 @@ from audiobook.testing.edge_service import (
     Faults,
     encode_service_mp3,
 )
-from audiobook.tts.base import Boundary, Engine, Synthesis, SynthRequest, Voice
+from audiobook.tts.base import Engine
 from audiobook.tts.edge import EdgeEngine, _decode_checked, _Retryable, preview, probe
 from audiobook.tts.voices import list_voices
 

@@ -22,13 +22,13 @@ from mutagen.id3 import ID3
 
 from audiobook.audio.ffmpeg import decode_pcm
 from audiobook.config import Config, EdgeConfig, load_profile
+from audiobook.models import SynthRequest, Voice
 from audiobook.render.pipeline import RenderResult, render
 from audiobook.render.plan import make_script
 from audiobook.render.synthesize import script_keys, synthesize_script
 from audiobook.store.segments import SegmentCache
 from audiobook.testing.edge_service import SAMPLE_RATE, FakeEdgeService, Fault, Faults, Speech, running_fake
 from audiobook.text.ingest import ingest
-from audiobook.tts.base import SynthRequest, Voice
 from audiobook.tts.choice import quote_voice_for, voice_for
 from audiobook.tts.edge import EdgeEngine
 from tests.conftest import PROJECT, SAMPLE, needs_sample

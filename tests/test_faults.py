@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from audiobook.config import load_config, load_profile
+from audiobook.models import Synthesis
 from audiobook.render.pipeline import render
 from audiobook.store.prune import prune_cache
 from audiobook.store.segments import SegmentCache
 from audiobook.testing.edge_service import FakeEdgeService
-from audiobook.tts.base import Synthesis
 from tests.test_kill import TITLE, setup, slow_fake, start_render, wait_for  # noqa: F401 (fixtures)
 
 
@@ -111,7 +111,7 @@ def test_a_killed_renders_hold_does_not_keep_segments_forever(tmp_path: Path) ->
     cache = SegmentCache()
     key = "ab" * 32
     cache.put(key, Synthesis(np.zeros(100, dtype=np.int16), 24000, []))
-    code = ("import sys, time\nfrom audiobook.cache import SegmentCache\n"
+    code = ("import sys, time\nfrom audiobook.store.segments import SegmentCache\n"
             f"with SegmentCache().hold([{key!r}]):\n    print('held', flush=True)\n    time.sleep(60)\n")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:

@@ -179,7 +179,7 @@ def test_clean_sample_lines_are_cheap(sample_lines: list[str]) -> None:
 
 
 def test_a_lines_repair_is_remembered_and_reread_at_its_new_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    from audiobook import memo
+    from audiobook.store import memo
     from audiobook.text import garble
 
     garbled = "市場的反應出乎意料?!高@是一次冒險」,創辦人說。"

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from audiobook.config import Config, load_profile
-from audiobook.publish import slugify
 from audiobook.render.pipeline import plan_article
 from audiobook.render.synthesize import script_keys
 from audiobook.store.locks import LOCK_FILE
 from audiobook.store.segments import SegmentCache
+from audiobook.store.slug import slugify
 from audiobook.testing.edge_service import FakeEdgeService, Faults, running_fake
 from audiobook.tts.choice import engine_version, voice_for
 from tests.conftest import PROJECT

@@ -15,8 +15,8 @@ import pytest
 
 from audiobook.config import load_config, load_profile
 from audiobook.errors import EngineError
+from audiobook.models import Synthesis, SynthRequest, Voice
 from audiobook.text.normalize import Normalizer, load_lexicon
-from audiobook.tts.base import Synthesis, SynthRequest, Voice
 from audiobook.tts.kokoro import model
 from audiobook.tts.kokoro.engine import KokoroEngine, render, speed_of
 from audiobook.tts.kokoro.english import english_phonemes, word_phonemes

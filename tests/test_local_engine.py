@@ -11,8 +11,9 @@ import pytest
 
 from audiobook import paths
 from audiobook.errors import EngineError, SynthesisError
+from audiobook.models import Synthesis, SynthRequest, Voice
 from audiobook.tts import graph_patch, litert_model, local
-from audiobook.tts.base import Engine, Synthesis, SynthRequest, Voice
+from audiobook.tts.base import Engine
 from audiobook.tts.local import LocalEngine
 
 BAKER = Voice(engine="local", name="baker")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from audiobook.config import Config, load_profile
+from audiobook.models import Synthesis, SynthRequest, Voice
 from audiobook.render.pipeline import _side_by_side, plan_article
 from audiobook.render.synthesize import (
     ChapterGate,
@@ -20,7 +21,6 @@ from audiobook.render.synthesize import (
     synthesize_script,
 )
 from audiobook.store.segments import SegmentCache
-from audiobook.tts.base import Synthesis, SynthRequest, Voice
 from audiobook.tts.local import LocalEngine
 
 BAKER = Voice(engine="local", name="baker")

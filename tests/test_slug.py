@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from audiobook.publish.slug import MAX_SLUG_BYTES, slugify
+from audiobook.store.slug import MAX_SLUG_BYTES, slugify
 
 CASES = [
     ("chinese-kept", "深度求索的故事", "深度求索的故事"),

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
+from audiobook.models import Boundary
 from audiobook.publish.linebreak import break_lines
 from audiobook.publish.sidecars import Cue, layout_cues
 from audiobook.publish.wordcues import display_times, word_cues
-from audiobook.tts.base import Boundary
 
 MS_PER_CHAR = 200.0
 LEAD_MS = 120.0  # the engine's leading silence: the first word starts this far into the segment

@@ -19,8 +19,8 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
+from ..models import Boundary
 from ..text.ingest import is_speakable_char
-from ..tts.base import Boundary
 from .linebreak import CLAUSE_END, break_lines, display_width, tokens
 from .sidecars import MAX_LINE_COLUMNS, MAX_LINES, Cue
 

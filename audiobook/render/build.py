@@ -28,7 +28,6 @@ from ..publish import (
     ChapterMark,
     Cue,
     EpisodeTags,
-    slugify,
     write_chapter_tags,
     write_chapters_json,
     write_episode_tags,
@@ -37,6 +36,7 @@ from ..publish import (
 )
 from ..store.files import Staging
 from ..store.segments import SegmentCache
+from ..store.slug import slugify
 from .chapter_audio import ASSEMBLY_VERSION, AudioSettings, build_chapter_audio, digest
 from .music import EpisodeMusic, arrange, music_frames, music_records
 from .synthesize import synthesis_order

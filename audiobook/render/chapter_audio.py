@@ -45,10 +45,9 @@ from ..audio.ffmpeg import decode_files, encode_mp3_files, mp3_encoder_gain_db
 from ..audio.loudness import gated_loudness, master, master_blocks
 from ..audio.mp3join import SAMPLES_PER_FRAME, read_frames, write_frames
 from ..errors import AudioError, SegmentsLost
-from ..models import Chapter
+from ..models import Chapter, Synthesis
 from ..publish.wordcues import word_cues
 from ..store.segments import SegmentCache
-from ..tts.base import Synthesis
 
 GAIN_KEPT_LU = 0.3  # a rebuilt chapter keeps its gain while it measures this close to the target
 ASSEMBLY_VERSION = 5  # bump when assembly, mastering, the block plan or its alignment changes the audio

@@ -307,8 +307,8 @@ def preview(text: str, config: Config, profile: VoiceProfile, engine_request: st
 
     from ..audio.sample import write_sample
     from ..errors import InputError
+    from ..models import Synthesis, SynthRequest
     from ..text.ingest import has_speakable
-    from ..tts.base import Synthesis, SynthRequest
 
     if engine_request == "auto" and voice_name is None:
         engine_request = config.render.engine

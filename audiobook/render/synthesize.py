@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ..models import Script, Sentence
+from ..models import Script, Sentence, Synthesis, SynthRequest, Voice
 from ..store.segments import SegmentCache, segment_key
-from ..tts.base import Engine, Synthesis, SynthRequest, Voice
+from ..tts.base import Engine
 
 # (chapter index, segments done in that chapter, segments to do in that chapter)
 Progress = Callable[[int, int, int], None]

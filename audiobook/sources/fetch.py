@@ -26,12 +26,12 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import InputError, PublishError
-from ..paths import cache_dir
+from ..paths import WEB_DIR, cache_dir
 from ..store.files import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
 
-WEB_DIR = "web"  # under cache_dir(): fetched bodies and their validators
+
 USER_AGENT = f"audiobook/{__version__} (article narrator; fetches each page once, then only if changed)"
 MAX_REDIRECTS = 5
 CHUNK = 64 * 1024

@@ -66,7 +66,7 @@ def read_web_page(url: str, boilerplate: BoilerplateConfig | None = None,
                   limits: FetchLimits | None = None) -> Document:
     """The article at `url`. What was read from a page is remembered by the page's bytes: reading it
     again unchanged (a 304) costs neither trafilatura's import (~0.4 s) nor its work."""
-    from .. import memo
+    from ..store import memo
 
     fetched = fetch(url, HTML_TYPES, "web page", limits)
     key = json.dumps([url, fetched.final_url, fetched.charset, hashlib.sha256(fetched.body).hexdigest(),

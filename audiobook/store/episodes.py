@@ -24,9 +24,9 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from ..errors import InputError, PublishError
-from ..publish.slug import MAX_SLUG_BYTES, slugify
 from .files import atomic_write_text
 from .locks import article_lock, show_lock
+from .slug import MAX_SLUG_BYTES, slugify
 from .workspace import IDENTITY_FILE, Workspace, remove_tree
 
 log = logging.getLogger(__name__)

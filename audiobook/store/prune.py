@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import AudiobookError
-from ..paths import cache_dir
-from ..sources.fetch import WEB_DIR
+from ..paths import WEB_DIR, cache_dir
 from .locks import no_render_running
 from .memo import MEMO_DIR, memo_root
 from .segments import SUFFIX, SegmentCache

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..models import Boundary, Synthesis, Voice
 from ..paths import cache_dir
-from ..tts.base import Boundary, Synthesis, Voice
 from .files import atomic_write_bytes
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,8 @@ import logging
 from dataclasses import dataclass
 
 from ..config import Config, VoiceProfile
-from .base import Engine, Voice
+from ..models import Voice
+from .base import Engine
 from .registry import ENGINES, engine
 
 log = logging.getLogger(__name__)

@@ -38,8 +38,9 @@ from audiobook.audio.ffmpeg import decode_pcm
 from audiobook.audio.sample import write_sample
 from audiobook.config import Config, EdgeConfig
 from audiobook.errors import AudioError, EngineError, SynthesisError
+from audiobook.models import Boundary, Synthesis, SynthRequest, Voice
 from audiobook.text.ingest import has_speakable
-from audiobook.tts.base import Boundary, OnDone, Synthesis, SynthRequest, Voice
+from audiobook.tts.base import OnDone
 
 log = logging.getLogger(__name__)
 

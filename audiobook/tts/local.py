@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from audiobook.errors import EngineError, SynthesisError
+from audiobook.models import Boundary, Synthesis, SynthRequest, Voice
 from audiobook.tts import frontend, litert_model
-from audiobook.tts.base import Boundary, OnDone, Synthesis, SynthRequest, Voice
+from audiobook.tts.base import OnDone
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...errors import EngineError, SynthesisError
-from ..base import OnDone, Synthesis, SynthRequest, Voice
+from ...models import Synthesis, SynthRequest, Voice
+from ..base import OnDone
 from . import model
 from .g2p import G2P_VERSION, phonemes
 
