@@ -79,6 +79,7 @@ class Sentence:
     paragraph: int = 0  # index of the paragraph within its chapter
     lexicon_hits: list[str] = field(default_factory=list)
     quote: bool = False  # quoted speech: read by the profile's quote voice when it has one
+    key: str = ""  # its segment's cache key, once the engine and voices are known (render/synthesize.py)
 
 
 @dataclass
@@ -87,6 +88,11 @@ class Chapter:
     title: str
     sentences: list[Sentence]
     source: str = ""  # where its text came from: a page URL, an EPUB spine item ("" = the article file)
+
+    @property
+    def keys(self) -> list[str]:
+        """Its sentences' segment keys, in reading order."""
+        return [s.key for s in self.sentences]
 
 
 @dataclass
@@ -106,7 +112,12 @@ class Script:
     episode_id: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The plan as `render --dry-run --json` prints it (without segment keys: they belong to a render)."""
+        data = asdict(self)
+        for chapter in data["chapters"]:
+            for sentence in chapter["sentences"]:
+                del sentence["key"]
+        return data
 
 
 # ---------------------------------------------------------------------------- speech

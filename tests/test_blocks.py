@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ from audiobook.audio.mp3join import SAMPLES_PER_FRAME, read_frames
 from audiobook.errors import AudioError
 from audiobook.models import Boundary, Chapter, Sentence, Synthesis
 from audiobook.render.chapter_audio import GAIN_KEPT_LU, AudioSettings, ChapterAudio, build_chapter_audio
+from audiobook.store.manifest import ChapterRecord
 from audiobook.store.memo import memo_root
 from audiobook.store.segments import SegmentCache
 
@@ -145,7 +146,7 @@ def make_chapter(cache: SegmentCache, seeds: dict[int, int] | None = None,
         cache.put(key, Synthesis(samples, RATE, words))
         last = i % PER_PARAGRAPH == PER_PARAGRAPH - 1
         chapter_sentences.append(Sentence(f"句子{seed}。", f"句子{seed}。", 700 if last else 350,
-                                          paragraph=i // PER_PARAGRAPH))
+                                          paragraph=i // PER_PARAGRAPH, key=key))
         keys.append(key)
     return Chapter(1, "一章", chapter_sentences), keys
 
@@ -153,12 +154,12 @@ def make_chapter(cache: SegmentCache, seeds: dict[int, int] | None = None,
 def build(chapter: Chapter, keys: list[str], cache: SegmentCache, out: Path,
           previous: tuple[ChapterAudio, Path] | None = None) -> ChapterAudio:
     record = None
-    if previous:
+    if previous:  # what render.json keeps of it (the fields the build reads)
         audio, _ = previous
-        record = {"gain_db": audio.gain_db, "blocks": [asdict(b) for b in audio.blocks],
-                  "mastering": SETTINGS.digest()}
+        record = ChapterRecord(1, chapter.title, "", 0, "", 0, 0, 0, "", "", "", "", keys, [], [], 0.0, 0.0,
+                               gain_db=audio.gain_db, blocks=audio.blocks, mastering=SETTINGS.digest())
     with ThreadPoolExecutor(1) as measurer:
-        audio = build_chapter_audio(chapter, keys, cache, SETTINGS, record, previous[1] if previous else None,
+        audio = build_chapter_audio(chapter, cache, SETTINGS, record, previous[1] if previous else None,
                                     out, measurer)
         audio.loudness.result()
     return audio
@@ -281,7 +282,7 @@ def test_a_blocks_pcm_predicts_its_encoded_loudness(tmp_path: Path) -> None:
 def test_a_silent_chapter_reads_like_ebur128(tmp_path: Path) -> None:
     cache = SegmentCache(tmp_path / "segments")
     cache.put("quiet", Synthesis(np.zeros(RATE * 2, np.int16), RATE))
-    chapter = Chapter(1, "静", [Sentence("……", "……", 700)])
+    chapter = Chapter(1, "静", [Sentence("……", "……", 700, key="quiet")])
     audio = build(chapter, ["quiet"], cache, tmp_path / "silent.mp3")
     lufs, peak = audio.loudness.result()
     assert lufs == ebur128(tmp_path / "silent.mp3").integrated_lufs == -70.0 and peak == -np.inf

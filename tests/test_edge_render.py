@@ -25,7 +25,7 @@ from audiobook.config import Config, EdgeConfig, load_profile
 from audiobook.models import SynthRequest, Voice
 from audiobook.render.pipeline import RenderResult, render
 from audiobook.render.plan import make_script
-from audiobook.render.synthesize import script_keys, synthesize_script
+from audiobook.render.synthesize import assign_keys, synthesize_script
 from audiobook.store.segments import SegmentCache
 from audiobook.testing.edge_service import SAMPLE_RATE, FakeEdgeService, Fault, Faults, Speech, running_fake
 from audiobook.text.ingest import ingest
@@ -285,17 +285,17 @@ def test_quotations_are_read_by_the_quote_voice_and_cached_per_voice(
     assert units == [("对话", False), ("他曾指出：", False), ("“我们经济总量不低，大公司利润也不低。”", True),
                      ("所谓的“创新基因”并不存在。", False), ("“给予本身就是一种荣耀”，", True),
                      ("梁文峰如是说。", False)]
-    keys = script_keys(script, "edge", EdgeEngine.version, voice, quote)
+    keys = [s.key for c in assign_keys(script, "edge", EdgeEngine.version, voice, quote).chapters for s in c.sentences]
     cache = SegmentCache(tmp_path / "segments")
     engine = lambda: EdgeEngine(EdgeConfig(wss_url=fake_edge.wss_url), backoff_s=0.01)  # noqa: E731
-    stats = synthesize_script(script, keys, engine, voice, cache, quote_voice=quote)
+    stats = synthesize_script(script, engine, voice, cache, quote_voice=quote)
     assert stats.synthesized == 6
     said = {r.text: r.voice for r in fake_edge.requests}
     assert said == {text: quote.name if is_quote else voice.name for text, is_quote in units}
 
     # The same text as narration is a different segment: the key includes the voice.
-    narrated = script_keys(script, "edge", EdgeEngine.version, voice)
-    changed = [a != b for a, b in zip(sum(keys, []), sum(narrated, []), strict=True)]
+    narrated = [s.key for c in assign_keys(script, "edge", EdgeEngine.version, voice).chapters for s in c.sentences]
+    changed = [a != b for a, b in zip(keys, narrated, strict=True)]
     assert changed == [is_quote for _, is_quote in units]
 
 

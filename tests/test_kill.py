@@ -18,7 +18,7 @@ import pytest
 
 from audiobook.config import Config, load_profile
 from audiobook.render.pipeline import plan_article
-from audiobook.render.synthesize import script_keys
+from audiobook.render.synthesize import assign_keys
 from audiobook.store.locks import LOCK_FILE
 from audiobook.store.segments import SegmentCache
 from audiobook.store.slug import slugify
@@ -73,9 +73,8 @@ def test_killed_render_resumes_without_repeating_work(slow_fake: FakeEdgeService
     article, out, config = setup
     profile = load_profile()
     script = plan_article(article, Config(), profile, "edge")
-    keys = script_keys(script, "edge", engine_version("edge"), voice_for("edge", profile))
-    spoken_of = {k: s.spoken for ch, ks in zip(script.chapters, keys, strict=True)
-                 for s, k in zip(ch.sentences, ks, strict=True)}
+    assign_keys(script, "edge", engine_version("edge"), voice_for("edge", profile))
+    spoken_of = {s.key: s.spoken for ch in script.chapters for s in ch.sentences}
     cache = SegmentCache()
 
     run1 = start_render(article, out, config)

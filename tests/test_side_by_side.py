@@ -16,7 +16,7 @@ from audiobook.render.synthesize import (
     ChapterGate,
     SynthesisStopped,
     SynthStats,
-    script_keys,
+    assign_keys,
     synthesis_order,
     synthesize_script,
 )
@@ -87,7 +87,7 @@ def test_chapters_open_as_soon_as_their_segments_are_cached(tmp_path: Path) -> N
     article = tmp_path / "a.md"
     article.write_text(ARTICLE, encoding="utf-8")
     script = plan_article(article, Config(), load_profile("default"), "local")
-    keys = script_keys(script, "local", "test", BAKER)
+    assign_keys(script, "local", "test", BAKER)
     log: list[str] = []
 
     class LoggingGate(ChapterGate):
@@ -95,8 +95,8 @@ def test_chapters_open_as_soon_as_their_segments_are_cached(tmp_path: Path) -> N
             log.append(f"chapter {index}")
             super().open(index)
 
-    stats = synthesize_script(script, keys, lambda: _Recording(log), BAKER, SegmentCache(), gate=LoggingGate())
-    assert stats.synthesized == sum(len(k) for k in keys)
+    stats = synthesize_script(script, lambda: _Recording(log), BAKER, SegmentCache(), gate=LoggingGate())
+    assert stats.synthesized == sum(len(c.sentences) for c in script.chapters)
     order = synthesis_order(script)
     assert order != sorted(order)  # this article's chapters are synthesized out of reading order
     expected: list[str] = []
@@ -120,15 +120,15 @@ def test_a_cached_chapter_opens_before_anything_is_synthesized(tmp_path: Path) -
     article = tmp_path / "a.md"
     article.write_text(ARTICLE, encoding="utf-8")
     script = plan_article(article, Config(), load_profile("default"), "local")
-    keys = script_keys(script, "local", "test", BAKER)
+    assign_keys(script, "local", "test", BAKER)
     cache = SegmentCache()
-    synthesize_script(script, keys, LocalEngine, BAKER, cache)
+    synthesize_script(script, LocalEngine, BAKER, cache)
     gate = ChapterGate()
 
     def no_engine() -> LocalEngine:
         raise AssertionError("nothing to synthesize")
 
-    synthesize_script(script, keys, no_engine, BAKER, cache, gate=gate)
+    synthesize_script(script, no_engine, BAKER, cache, gate=gate)
     for chapter in (1, 2, 3):
         gate.wait(chapter)
 

@@ -14,6 +14,7 @@ from rich.text import Text
 from ..models import Script
 from ..render.changes import format_changes
 from ..render.plan import chapter_estimate_ms
+from ..store.manifest import MusicRecord
 
 FIRST_SPOKEN = 3  # spoken forms shown per chapter
 
@@ -119,9 +120,9 @@ def print_render(console: Console, result) -> None:  # result: pipeline.RenderRe
     e = produced.episode
     for role, parts in _music_rows(e.music):
         m = parts[0]
-        name = f"{role}: {Path(m['source']).name}" + (f" ×{len(parts)}" if len(parts) > 1 else "")
-        table.add_row("♪", name, fmt_ms(m["duration_ms"]), f"{m['lufs']:.1f}", f"{m['true_peak_dbtp']:.1f}",
-                      "encoded" if m["encoded"] else "copied")
+        name = f"{role}: {Path(m.source).name}" + (f" ×{len(parts)}" if len(parts) > 1 else "")
+        table.add_row("♪", name, fmt_ms(m.duration_ms), f"{m.lufs:.1f}", f"{m.true_peak_dbtp:.1f}",
+                      "encoded" if m.encoded else "copied")
     table.add_row("", e.file, fmt_ms(e.duration_ms), f"{e.lufs:.1f}", f"{e.true_peak_dbtp:.1f}",
                   "rebuilt" if e.rebuilt else "kept")
     console.print(table)
@@ -134,11 +135,11 @@ def print_render(console: Console, result) -> None:  # result: pipeline.RenderRe
         console.print(format_changes(result.changes, sum(result.timings_s.values())), highlight=False, soft_wrap=True)
 
 
-def _music_rows(records: list[dict]) -> list[tuple[str, list[dict]]]:
+def _music_rows(records: list[MusicRecord]) -> list[tuple[str, list[MusicRecord]]]:
     """The episode's music parts by role, in order of first appearance (a transition plays several times)."""
-    rows: dict[str, list[dict]] = {}
+    rows: dict[str, list[MusicRecord]] = {}
     for record in records:
-        rows.setdefault(record["role"], []).append(record)
+        rows.setdefault(record.role, []).append(record)
     return list(rows.items())
 
 

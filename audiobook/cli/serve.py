@@ -34,7 +34,8 @@ from ..config import Config, load_config
 from ..errors import AudiobookError, PublishError
 from ..publish.pages import PAGE_FILE
 from ..publish.site import site_files
-from ..store.workspace import IDENTITY_FILE, MANIFEST_FILE, Workspace, open_workspace
+from ..store.manifest import MANIFEST_FILE
+from ..store.workspace import IDENTITY_FILE, Workspace, open_workspace
 
 log = logging.getLogger(__name__)
 

@@ -9,59 +9,30 @@ Recorded in render.json under "changes" and printed by the CLI after each render
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
 from difflib import SequenceMatcher
-from typing import Any
 
 from ..models import Script
-
-
-@dataclass
-class ChangeSummary:
-    first_render: bool
-    sentences_added: int = 0
-    sentences_changed: int = 0
-    sentences_removed: int = 0
-    sentences_revoiced: int = 0  # same text, different segment key (voice, prosody, spoken form)
-    segments_synthesized: int = 0
-    segments_reused: int = 0
-    chapters_rebuilt: list[int] = field(default_factory=list)
-    chapters_kept: list[int] = field(default_factory=list)
-    # of the rebuilt chapters' blocks (render/chapter_audio.py), how many were encoded; the rest were copied
-    blocks_encoded: int = 0
-    blocks_in_rebuilt: int = 0
-    episode_rebuilt: bool = False
-    music_encoded: list[str] = field(default_factory=list)  # music roles encoded (the others' frames copied)
-    elapsed_s: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def text_changed(self) -> bool:
-        return bool(self.sentences_added or self.sentences_changed or self.sentences_removed)
-
+from ..store.manifest import ChangeSummary, ChapterRecord, Manifest
 
 Sentences = list[tuple[str, str]]  # (display text, segment key) in reading order
 
 
-def previous_sentences(previous: dict[str, Any] | None) -> Sentences | None:
+def previous_sentences(previous: Manifest | None) -> Sentences | None:
     """The previous render's sentences from render.json (each chapter's `keys` and `cues`), or
     None when there is no usable previous render."""
-    if not previous or not isinstance(previous.get("chapters"), list):
+    if previous is None:
         return None
     out: Sentences = []
-    for chapter in previous["chapters"]:
-        keys, cues = chapter.get("keys"), chapter.get("cues")
-        if not isinstance(keys, list) or not isinstance(cues, list) or len(keys) != len(cues):
+    for chapter in previous.chapters:
+        if len(chapter.keys) != len(chapter.cues):
             return None
-        out.extend((str(cue[2]), str(key)) for cue, key in zip(cues, keys, strict=True))
+        out.extend((cue[2], key) for cue, key in zip(chapter.cues, chapter.keys, strict=True))
     return out
 
 
-def script_sentences(script: Script, keys: list[list[str]]) -> Sentences:
-    return [(s.text, key) for chapter, chapter_keys in zip(script.chapters, keys, strict=True)
-            for s, key in zip(chapter.sentences, chapter_keys, strict=True)]
+def script_sentences(script: Script) -> Sentences:
+    return [(s.text, s.key) for chapter in script.chapters for s in chapter.sentences]
 
 
 def diff_sentences(old: Sentences, new: Sentences) -> tuple[int, int, int, int]:
@@ -80,12 +51,11 @@ def diff_sentences(old: Sentences, new: Sentences) -> tuple[int, int, int, int]:
     return added, changed, removed, revoiced
 
 
-def summarize_changes(previous: dict[str, Any] | None, script: Script, keys: list[list[str]],
-                      synthesized: int, reused: int, chapters: list[Any], episode_rebuilt: bool,
-                      elapsed_s: float, music_encoded: list[str] | None = None) -> ChangeSummary:
-    """`chapters` are the produced ChapterOut entries (index, rebuilt, blocks, blocks_encoded);
-    `music_encoded` the music roles this render encoded."""
-    new = script_sentences(script, keys)
+def summarize_changes(previous: Manifest | None, script: Script, synthesized: int, reused: int,
+                      chapters: Sequence[ChapterRecord], episode_rebuilt: bool, elapsed_s: float,
+                      music_encoded: list[str] | None = None) -> ChangeSummary:
+    """`chapters` are the built chapters' records; `music_encoded` the music roles this render encoded."""
+    new = script_sentences(script)
     old = previous_sentences(previous)
     summary = ChangeSummary(
         first_render=old is None,

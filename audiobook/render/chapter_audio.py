@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 import tempfile
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -47,6 +48,7 @@ from ..audio.mp3join import SAMPLES_PER_FRAME, read_frames, write_frames
 from ..errors import AudioError, SegmentsLost
 from ..models import Chapter, Synthesis
 from ..publish.wordcues import word_cues
+from ..store.manifest import BlockRecord, ChapterRecord, Cue
 from ..store.segments import SegmentCache
 
 GAIN_KEPT_LU = 0.3  # a rebuilt chapter keeps its gain while it measures this close to the target
@@ -65,21 +67,12 @@ class AudioSettings:
 
 
 @dataclass
-class BlockRecord:
-    """What render.json keeps of a block: enough to find its frames in the chapter file."""
-
-    content: str  # its segment keys and pauses, and whether it ends the chapter
-    sentences: int
-    frames: int
-
-
-@dataclass
 class ChapterAudio:
     gain_db: float
     blocks: list[BlockRecord]
     samples: int  # the chapter file's decoded length
-    cues: list[list[Any]]  # [start_ms, end_ms, text] per sentence
-    captions: list[list[Any]]  # [start_ms, end_ms, text] per caption cue
+    cues: list[Cue]  # per sentence
+    captions: list[Cue]  # per caption cue
     loudness: Future[tuple[float, float]]  # (integrated LUFS, true peak dBTP) of the file
     encoded: int  # blocks encoded (the rest were copied)
 
@@ -100,11 +93,12 @@ class _Plan:
     lengths: list[int]  # each block's PCM length as encoded: inner blocks aligned to the frames
 
 
-def _plan(chapter: Chapter, keys: list[str], cache: SegmentCache) -> _Plan:
+def _plan(chapter: Chapter, cache: SegmentCache) -> _Plan:
     syntheses = []
     lost = []
-    for sentence, key in zip(chapter.sentences, keys, strict=True):
-        synthesis = cache.get(key)  # checked: a corrupt entry is removed and reads as missing
+    keys = chapter.keys
+    for sentence in chapter.sentences:
+        synthesis = cache.get(sentence.key)  # checked: a corrupt entry is removed and reads as missing
         if synthesis is None:
             lost.append(sentence.text)
         else:
@@ -122,15 +116,15 @@ def _plan(chapter: Chapter, keys: list[str], cache: SegmentCache) -> _Plan:
     return _Plan(chapter, syntheses, pieces, ranges, contents, layouts, lengths)
 
 
-def build_chapter_audio(chapter: Chapter, keys: list[str], cache: SegmentCache, mastering: AudioSettings,
-                        previous: dict[str, Any] | None, previous_file: Path | None, out: Path,
+def build_chapter_audio(chapter: Chapter, cache: SegmentCache, mastering: AudioSettings,
+                        previous: ChapterRecord | None, previous_file: Path | None, out: Path,
                         measurer: Executor) -> ChapterAudio:
     """Write the chapter's frames to `out` (an MP3 with no tags yet). `previous` is the chapter's
     record in the last render.json and `previous_file` its intact file, if any."""
-    plan = _plan(chapter, keys, cache)
+    plan = _plan(chapter, cache)
     with ThreadPoolExecutor(1, thread_name_prefix="cues") as side:
         cues = _Cues(plan, side)
-        if previous and previous_file and previous.get("mastering") == mastering.digest():
+        if previous and previous_file and previous.mastering == mastering.digest():
             rebuilt = _rebuild_changed(plan, previous, previous_file, mastering, out, measurer, cues)
             if rebuilt is not None:
                 return rebuilt
@@ -145,29 +139,29 @@ class _Cues:
 
     def __init__(self, plan: _Plan, side: Executor) -> None:
         self._plan, self._side = plan, side
-        self._future: Future[tuple[list[list[Any]], list[list[Any]]]] | None = None
+        self._future: Future[tuple[list[Cue], list[Cue]]] | None = None
 
     def start(self) -> None:
         if self._future is None:
             self._future = self._side.submit(_cues, self._plan, [frames_for(n) for n in self._plan.lengths])
 
-    def result(self) -> tuple[list[list[Any]], list[list[Any]]]:
+    def result(self) -> tuple[list[Cue], list[Cue]]:
         self.start()
         assert self._future is not None
         return self._future.result()
 
 
-def _cues(plan: _Plan, frames: list[int]) -> tuple[list[list[Any]], list[list[Any]]]:
+def _cues(plan: _Plan, frames: list[int]) -> tuple[list[Cue], list[Cue]]:
     """Sentence cues and caption cues in the chapter file's time: each block starts on its first frame."""
-    cues: list[list[Any]] = []
-    captions: list[list[Any]] = []
+    cues: list[Cue] = []
+    captions: list[Cue] = []
     start = 0
     for block, plan_layout, count in zip(plan.ranges, plan.layouts, frames, strict=True):
         offset = 1000.0 * start / WORK_RATE
         for i, span, origin in zip(block, plan_layout.spans_ms, plan_layout.origins_ms, strict=True):
             sentence, synthesis = plan.chapter.sentences[i], plan.syntheses[i]
-            cues.append([round(offset + span[0]), round(offset + span[1]), sentence.text])
-            captions += [[c.start_ms, c.end_ms, c.text]
+            cues.append((round(offset + span[0]), round(offset + span[1]), sentence.text))
+            captions += [(c.start_ms, c.end_ms, c.text)
                          for c in word_cues(sentence.text, sentence.spoken, synthesis.boundaries, offset + origin,
                                             (offset + span[0], offset + span[1]))]
         start += count * SAMPLES_PER_FRAME
@@ -245,7 +239,7 @@ def _build_all(plan: _Plan, mastering: AudioSettings, out: Path, measurer: Execu
     return _finish(plan, stats.gain_db, frames, info, out, loudness, len(pcms), cues)
 
 
-def _rebuild_changed(plan: _Plan, previous: dict[str, Any], previous_file: Path, mastering: AudioSettings,
+def _rebuild_changed(plan: _Plan, previous: ChapterRecord, previous_file: Path, mastering: AudioSettings,
                      out: Path, measurer: Executor, cues: _Cues) -> ChapterAudio | None:
     """Copy the frames of unchanged blocks from the previous file, master the others with the
     previous gain; None when that can't give a chapter within GAIN_KEPT_LU of the target.
@@ -253,8 +247,8 @@ def _rebuild_changed(plan: _Plan, previous: dict[str, Any], previous_file: Path,
     The decision is made before encoding, from the new blocks' PCM (their loudness as the
     encoder will play it, off by a few hundredths of an LU at most); the encoded blocks are
     measured afterwards, beside the rest of the render, for what render.json reports."""
-    gain_db, recorded = previous.get("gain_db"), previous.get("blocks")
-    if not isinstance(gain_db, (int, float)) or not isinstance(recorded, list):
+    gain_db, recorded = previous.gain_db, previous.blocks
+    if math.isnan(gain_db):  # a record from before gains were kept
         return None
     old = read_frames(previous_file)
     if old.info is None:
@@ -262,8 +256,8 @@ def _rebuild_changed(plan: _Plan, previous: dict[str, Any], previous_file: Path,
     by_content: dict[str, list[bytes]] = {}
     position = 0
     for block in recorded:
-        by_content[block["content"]] = old.frames[position:position + block["frames"]]
-        position += block["frames"]
+        by_content[block.content] = old.frames[position:position + block.frames]
+        position += block.frames
     if position != len(old.frames):
         return None  # the record does not describe this file
     lengths = plan.lengths

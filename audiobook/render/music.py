@@ -20,7 +20,6 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -32,6 +31,7 @@ from ..audio.music import MusicSource, music_content, prepare_music, read_source
 from ..config import Config, MusicConfig
 from ..models import MUSIC_ROLES
 from ..publish.wording import text
+from ..store.manifest import EpisodeRecord, MusicRecord
 from .chapter_audio import AudioSettings
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def configured_music(config: Config) -> list[Path]:
 
 
 def plan_music(sources: dict[str, MusicSource], config: MusicConfig, settings: AudioSettings,
-               previous_episode: dict[str, Any] | None, language: str, chapters: int) -> EpisodeMusic | None:
+               previous_episode: EpisodeRecord | None, language: str, chapters: int) -> EpisodeMusic | None:
     """Check and prepare each piece (decode, trim, fade, master: a bad file fails here, before
     any synthesis), except those whose frames the previous episode holds: their bytes are the
     ones that were checked then (the key hashes them). A transition needs two chapters."""
@@ -97,18 +97,13 @@ def plan_music(sources: dict[str, MusicSource], config: MusicConfig, settings: A
         sources = {role: source for role, source in sources.items() if role != "transition"}
     if not sources:
         return None
-    recorded = {r.get("content") for r in _records(previous_episode)}
+    recorded = {r.content for r in previous_episode.music} if previous_episode else set()
     pieces = {}
     for role, source in sources.items():
         content = music_content(source, config.fade_ms, settings)
         pcm = None if content in recorded else prepare_music(source, config.fade_ms, settings)
         pieces[role] = MusicPiece(source, content, pcm)
     return EpisodeMusic(pieces, config.fade_ms, settings, text("intro", language))
-
-
-def _records(episode: dict[str, Any] | None) -> list[dict[str, Any]]:
-    music = (episode or {}).get("music")
-    return [r for r in music if isinstance(r, dict)] if isinstance(music, list) else []
 
 
 @dataclass
@@ -124,15 +119,16 @@ class EncodedMusic:
         return Mp3Frames(self.info, self.frames, LAME_DELAY + DECODER_DELAY, self.padding)
 
 
-def music_frames(music: EpisodeMusic, previous_episode: dict[str, Any] | None,
+def music_frames(music: EpisodeMusic, previous_episode: EpisodeRecord | None,
                  folder: Path) -> dict[str, EncodedMusic]:
     """Each piece's frames: copied from the previous episode file where it holds them, intact;
     the others encoded (in one ffmpeg) and measured on their decoded frames."""
     out: dict[str, EncodedMusic] = {}
-    previous_file = (previous_episode or {}).get("file")
+    previous_file = previous_episode.file if previous_episode else ""
+    records = previous_episode.music if previous_episode else []
     for role, piece in music.pieces.items():
-        record = next((r for r in _records(previous_episode) if r.get("content") == piece.content), None)
-        if record is not None and isinstance(previous_file, str):
+        record = next((r for r in records if r.content == piece.content), None)
+        if record is not None and previous_file:
             copied = _copy(folder / previous_file, record)
             if copied is not None:
                 out[role] = copied
@@ -142,13 +138,9 @@ def music_frames(music: EpisodeMusic, previous_episode: dict[str, Any] | None,
     return out
 
 
-def _copy(path: Path, record: dict[str, Any]) -> EncodedMusic | None:
-    try:
-        offset, length, count, sha = (int(record["offset"]), int(record["bytes"]), int(record["frames"]),
-                                      str(record["sha256"]))
-        lufs, peak, padding = float(record["lufs"]), float(record["true_peak_dbtp"]), int(record["padding"])
-    except (KeyError, TypeError, ValueError):
-        return None
+def _copy(path: Path, record: MusicRecord) -> EncodedMusic | None:
+    offset, length, count, sha = record.offset, record.bytes, record.frames, record.sha256
+    lufs, peak, padding = float(record.lufs), float(record.true_peak_dbtp), record.padding
     data = read_audio_range(path, offset, length)
     if data is None or hashlib.sha256(data).hexdigest() != sha:
         return None
@@ -193,20 +185,21 @@ def arrange(chapters: list[Mp3Frames], music: dict[str, EncodedMusic]) -> list[t
 
 
 def music_records(music: EpisodeMusic, encoded: dict[str, EncodedMusic], parts: list[tuple[str, Mp3Frames]],
-                  starts: list[int]) -> list[dict[str, Any]]:
+                  starts: list[int]) -> list[MusicRecord]:
     """What render.json keeps of each music part of the episode, in order."""
-    records, offset = [], 0
+    records: list[MusicRecord] = []
+    offset = 0
     for (role, part), start in zip(parts, starts, strict=True):
         size = sum(map(len, part.frames))
         if role != "chapter":
             piece, made = music.pieces[role], encoded[role]
-            records.append({
-                "role": role, "content": piece.content, "source": str(piece.source.path),
-                "source_sha256": piece.source.sha256, "offset": offset, "bytes": size, "frames": len(part.frames),
-                "sha256": hashlib.sha256(b"".join(part.frames)).hexdigest(), "padding": made.padding,
-                "start_ms": round(start * 1000 / MP3_RATE),
-                "duration_ms": round(len(part.frames) * 1152 * 1000 / MP3_RATE),
-                "lufs": made.lufs, "true_peak_dbtp": made.true_peak_dbtp, "encoded": made.encoded,
-            })
+            records.append(MusicRecord(
+                role=role, content=piece.content, source=str(piece.source.path),
+                source_sha256=piece.source.sha256, offset=offset, bytes=size, frames=len(part.frames),
+                sha256=hashlib.sha256(b"".join(part.frames)).hexdigest(), padding=made.padding,
+                start_ms=round(start * 1000 / MP3_RATE),
+                duration_ms=round(len(part.frames) * 1152 * 1000 / MP3_RATE),
+                lufs=made.lufs, true_peak_dbtp=made.true_peak_dbtp, encoded=made.encoded,
+            ))
         offset += size
     return records

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..config import Config, VoiceProfile
 from ..errors import SegmentsLost
@@ -22,9 +21,18 @@ from ..publish.pages import PAGE_FILE
 from ..publish.wording import synthetic_voice_note
 from ..sources import fallback_name, load_document, source_key
 from ..store.episodes import claim_episode
-from ..store.files import Staging, atomic_write_text, remove_stale_temps
+from ..store.files import Staging, remove_stale_temps
+from ..store.manifest import (
+    ChangeSummary,
+    Manifest,
+    ManifestError,
+    NotAManifest,
+    SynthStats,
+    dump_manifest,
+    load_manifest,
+)
 from ..store.segments import SegmentCache
-from ..store.workspace import MANIFEST_FORMAT, Workspace, open_workspace
+from ..store.workspace import Workspace, open_workspace
 from ..text.normalize import Normalizer, load_lexicon
 from ..tts.choice import (
     ENGINES,
@@ -36,12 +44,12 @@ from ..tts.choice import (
     quote_voice_for,
     voice_for,
 )
-from .changes import ChangeSummary, summarize_changes
+from .changes import summarize_changes
 from .plan import make_script
-from .synthesize import ChapterGate, Progress, SynthStats, script_keys, synthesize_script
+from .synthesize import ChapterGate, Progress, assign_keys, synthesize_script
 
 if TYPE_CHECKING:  # the audio stack loads only when audio is made: a dry run stays quick
-    from .build import ProduceResult
+    from .build import BuildResult
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +63,7 @@ class RenderResult:
     script: Script
     engine: EngineChoice
     synth: SynthStats
-    produced: ProduceResult
+    produced: BuildResult
     feed: Path | None
     timings_s: dict[str, float] = field(default_factory=dict)
     changes: ChangeSummary | None = None
@@ -96,7 +104,7 @@ def render_document(document: Document, config: Config, profile: VoiceProfile, e
     what reading it took); with `update_site=False` the feed and pages are left for the caller to
     rebuild once; `choice` is an engine chosen already for a run of several renders; music=False
     leaves the intro, outro and transitions out."""
-    from .build import AudioSettings, produce, remove_stale
+    from .build import AudioSettings, BuildContext, build_outputs, remove_stale
     from .music import plan_music, resolve_music
 
     timings: dict[str, float] = {}
@@ -126,7 +134,7 @@ def render_document(document: Document, config: Config, profile: VoiceProfile, e
         previous = read_previous(manifest)
         _remove_leftovers(folder, ws.episode_state(episode.guid))
         voice, quote_voice = voice_for(choice.name, profile), quote_voice_for(choice.name, profile)
-        keys = script_keys(script, choice.name, engine_version(choice.name), voice, quote_voice)
+        assign_keys(script, choice.name, engine_version(choice.name), voice, quote_voice)
         cache = SegmentCache()
         voices = describe_voices(voice, quote_voice)
         tags = EpisodeTags(album=script.title, artist=script.author or config.show.author, date=script.date,
@@ -134,18 +142,18 @@ def render_document(document: Document, config: Config, profile: VoiceProfile, e
                            comment=synthetic_voice_note(script.language))
         settings = AudioSettings(config.render.loudness_lufs, config.render.true_peak_dbtp, config.render.bitrate_kbps)
         # checked (decoded, trimmed, measured) before any synthesis, unless the last episode holds its frames
-        episode_music = plan_music(music_files, config.music, settings, (previous or {}).get("episode"),
+        episode_music = plan_music(music_files, config.music, settings, previous.episode if previous else None,
                                    script.language, len(script.chapters))
         stage = Staging()  # every output of this render is put in place at once, after it is all made
-        needed = [key for chapter_keys in keys for key in chapter_keys]
+        build = BuildContext(script, cache, folder, slug, tags, settings, previous, stage, episode_music, on_stage)
+        needed = [s.key for chapter in script.chapters for s in chapter.sentences]
         try:
             with cache.hold(needed):  # `cache prune` from any output folder keeps these meanwhile
                 cache.touch(needed)  # and counts its grace period from now
                 synth, produced = _with_repair(lambda: _side_by_side(
-                    lambda gate: synthesize_script(script, keys, lambda: open_engine(choice.name, config), voice,
-                                                   cache, progress, quote_voice, gate),
-                    lambda ready: produce(script, keys, cache, folder, slug, tags, settings, previous, stage,
-                                          on_stage, ready, episode_music),
+                    lambda gate: synthesize_script(script, lambda: open_engine(choice.name, config), voice, cache,
+                                                   progress, quote_voice, gate),
+                    lambda ready: build_outputs(build, ready),
                     lap), stage)
             if not (folder / cover_file).exists() or (folder / cover_file).read_bytes() != cover:
                 stage.write_bytes(folder / cover_file, cover)
@@ -154,11 +162,17 @@ def render_document(document: Document, config: Config, profile: VoiceProfile, e
             stage.discard()  # what a failure or Ctrl-C left staged
         remove_stale(folder, previous, produced)
 
-        music_encoded = list(dict.fromkeys(m["role"] for m in produced.episode.music if m["encoded"]))
-        changes = summarize_changes(previous, script, keys, synth.synthesized, synth.cached, produced.chapters,
+        music_encoded = list(dict.fromkeys(m.role for m in produced.episode.music if m.encoded))
+        changes = summarize_changes(previous, script, synth.synthesized, synth.cached, produced.chapters,
                                     produced.episode.rebuilt, sum(timings.values()), music_encoded)
-        write_render_json(manifest, episode.guid, previous, document, script, slug, choice, voices, synth,
-                          produced, timings, changes, cover_file)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        dump_manifest(Manifest(
+            slug=slug, guid=episode.guid, title=script.title, author=script.author, date=script.date,
+            language=script.language, description=describe(document, script), source=script.source,
+            first_rendered=(previous.first_rendered if previous else "") or now, rendered_at=now,
+            engine=choice.name, engine_reason=choice.reason, voice=voices, cover=cover_file,
+            episode=produced.episode, chapters=produced.chapters, segments=synth, timings_s=timings,
+            changes=changes), manifest)
     feed = rebuild_site(ws, config) if update_site else None
     lap("feed")
     return RenderResult(folder, manifest, episode.guid, script, choice, synth, produced, feed, timings, changes)
@@ -174,8 +188,8 @@ def _remove_leftovers(folder: Path, state: Path) -> None:
         log.info("removed %d temp files an interrupted render left in %s", removed, folder)
 
 
-def _with_repair(make: Callable[[], tuple[SynthStats, ProduceResult]],
-                 stage: Staging) -> tuple[SynthStats, ProduceResult]:
+def _with_repair(make: Callable[[], tuple[SynthStats, BuildResult]],
+                 stage: Staging) -> tuple[SynthStats, BuildResult]:
     """Synthesize and assemble; if cached segments turn out corrupt or gone while assembling (a
     damaged disk, a prune from another output folder), synthesize just those again and assemble
     once more, in this same run."""
@@ -190,8 +204,8 @@ def _with_repair(make: Callable[[], tuple[SynthStats, ProduceResult]],
 
 
 def _side_by_side(synthesize: Callable[[ChapterGate], SynthStats],
-                  assemble: Callable[[Callable[[int], None]], ProduceResult],
-                  lap: Callable[[str], None]) -> tuple[SynthStats, ProduceResult]:
+                  assemble: Callable[[Callable[[int], None]], BuildResult],
+                  lap: Callable[[str], None]) -> tuple[SynthStats, BuildResult]:
     """Synthesis (in the engine's worker processes) and assembly (numpy and ffmpeg, on threads)
     side by side: a chapter is assembled as soon as its segments are cached, while later chapters
     synthesize, so assembly fills the cores synthesis leaves idle instead of starting after it.
@@ -220,15 +234,15 @@ def _side_by_side(synthesize: Callable[[ChapterGate], SynthStats],
     return synth, produced
 
 
-def read_previous(path: Path) -> dict[str, Any] | None:
+def read_previous(path: Path) -> Manifest | None:
+    """The last render's manifest, if there is a usable one (else everything is built anew)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        return load_manifest(path)
+    except (FileNotFoundError, NotAManifest):
         return None
-    except (OSError, ValueError) as exc:
+    except ManifestError as exc:
         log.warning("ignoring unreadable %s (%s); rebuilding everything", path, exc)
         return None
-    return data if isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT else None
 
 
 def resolve_cover(document: Document, config: Config) -> tuple[bytes, str]:
@@ -256,37 +270,6 @@ def describe(document: Document, script: Script, limit: int = 200) -> str:
             break
         text += sentence.text
     return text
-
-
-def write_render_json(path: Path, guid: str, previous: dict[str, Any] | None, document: Document,
-                      script: Script, slug: str, choice: EngineChoice, voice: str, synth: SynthStats,
-                      produced: ProduceResult, timings: dict[str, float], changes: ChangeSummary | None = None,
-                      cover_file: str = "cover.jpg") -> None:
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    previous = previous or {}
-    data = {
-        "format": MANIFEST_FORMAT,
-        "slug": slug,
-        "guid": guid,  # the episode's identity (store/episodes.py): podcast apps key on it
-        "title": script.title,
-        "author": script.author,
-        "date": script.date,
-        "language": script.language,
-        "description": describe(document, script),
-        "source": script.source,
-        "first_rendered": previous.get("first_rendered") or now,
-        "rendered_at": now,
-        "engine": choice.name,
-        "engine_reason": choice.reason,
-        "voice": voice,
-        "cover": cover_file,
-        "episode": asdict(produced.episode),
-        "chapters": [asdict(c) for c in produced.chapters],
-        "segments": asdict(synth),
-        "timings_s": timings,
-        "changes": changes.to_json() if changes else None,
-    }
-    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1))
 
 
 def rebuild_site(ws: Workspace, config: Config) -> Path | None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ..models import Script, Sentence, Synthesis, SynthRequest, Voice
+from ..store.manifest import SynthStats
 from ..store.segments import SegmentCache, segment_key
 from ..tts.base import Engine
 
@@ -23,24 +24,18 @@ from ..tts.base import Engine
 Progress = Callable[[int, int, int], None]
 
 
-@dataclass
-class SynthStats:
-    total: int  # sentences in the script
-    unique: int  # distinct segment keys
-    cached: int  # keys already in the cache before this run
-    synthesized: int
-
-
 def voice_of(sentence: Sentence, voice: Voice, quote_voice: Voice | None = None) -> Voice:
     """One voice per unit, never two: quoted speech gets the quote voice if the run has one."""
     return quote_voice if sentence.quote and quote_voice is not None else voice
 
 
-def script_keys(script: Script, engine_name: str, engine_version: str, voice: Voice,
-                quote_voice: Voice | None = None) -> list[list[str]]:
-    """Segment keys per chapter, in reading order."""
-    return [[segment_key(s.spoken, engine_name, engine_version, voice_of(s, voice, quote_voice))
-             for s in ch.sentences] for ch in script.chapters]
+def assign_keys(script: Script, engine_name: str, engine_version: str, voice: Voice,
+                quote_voice: Voice | None = None) -> Script:
+    """Give each sentence its segment key (what its audio is cached under); returns the script."""
+    for chapter in script.chapters:
+        for s in chapter.sentences:
+            s.key = segment_key(s.spoken, engine_name, engine_version, voice_of(s, voice, quote_voice))
+    return script
 
 
 class SynthesisStopped(Exception):
@@ -83,24 +78,26 @@ def synthesis_order(script: Script) -> list[int]:
     return sorted(length, key=lambda index: (-length[index], index))
 
 
-def synthesize_script(script: Script, keys: list[list[str]], open_engine: Callable[[], Engine], voice: Voice,
-                      cache: SegmentCache, progress: Progress | None = None,
-                      quote_voice: Voice | None = None, gate: ChapterGate | None = None) -> SynthStats:
-    """Synthesize what the cache lacks. The engine is only opened (model loaded, pool started)
-    when there is something to synthesize, so an unchanged re-render costs no engine start-up."""
+def synthesize_script(script: Script, open_engine: Callable[[], Engine], voice: Voice, cache: SegmentCache,
+                      progress: Progress | None = None, quote_voice: Voice | None = None,
+                      gate: ChapterGate | None = None) -> SynthStats:
+    """Synthesize what the cache lacks, for a script whose sentences have their keys (assign_keys).
+    The engine is only opened (model loaded, pool started) when there is something to synthesize,
+    so an unchanged re-render costs no engine start-up."""
     todo: dict[str, SynthRequest] = {}
     chapter_of: dict[str, int] = {}
     waiting: dict[int, set[str]] = {}  # per chapter, its keys not cached yet
     rank = {index: position for position, index in enumerate(synthesis_order(script))}
-    for chapter, chapter_keys in zip(script.chapters, keys, strict=True):
-        for sentence, key in zip(chapter.sentences, chapter_keys, strict=True):
+    for chapter in script.chapters:
+        for sentence in chapter.sentences:
+            key = sentence.key
             if key in todo:  # a sentence repeated in another chapter: whichever comes first takes it
                 todo[key] = replace(todo[key], group=min(todo[key].group, rank[chapter.index]))
             elif key not in chapter_of and not cache.has(key):
                 todo[key] = SynthRequest(key, sentence.spoken, voice_of(sentence, voice, quote_voice),
                                          rank[chapter.index])
             chapter_of.setdefault(key, chapter.index)
-        waiting[chapter.index] = {k for k in chapter_keys if k in todo}
+        waiting[chapter.index] = {k for k in chapter.keys if k in todo}
     unique = len(chapter_of)
     per_chapter = {ch.index: sum(1 for k in todo if chapter_of[k] == ch.index) for ch in script.chapters}
     done = dict.fromkeys(per_chapter, 0)
@@ -126,5 +123,5 @@ def synthesize_script(script: Script, keys: list[list[str]], open_engine: Callab
             engine.synthesize(sorted(todo.values(), key=lambda request: request.group), on_done)
         finally:
             engine.close()
-    total = sum(len(k) for k in keys)
+    total = sum(len(chapter.sentences) for chapter in script.chapters)
     return SynthStats(total=total, unique=unique, cached=unique - len(todo), synthesized=len(todo))

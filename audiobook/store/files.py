@@ -1,4 +1,4 @@
-"""Atomic file writes: write to a temp file in the same directory, fsync, rename.
+"""Files: the one file hasher, and atomic writes: write to a temp file in the same directory, fsync, rename.
 A crash leaves either the old file or the new one, never half of one.
 
 Files get the mode any tool's files get (0666 less the umask: 0644 by default), not mkstemp's
@@ -7,6 +7,7 @@ Files get the mode any tool's files get (0666 less the umask: 0644 by default), 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 import threading
@@ -40,6 +41,12 @@ def file_mode() -> int:
 
 
 TEMP_SUFFIX = ".tmp"
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, read in pieces (a 2-hour WAV is hashed, not held in memory)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _temp_beside(path: Path) -> Path:

@@ -10,7 +10,6 @@ a render into some other output folder may be writing them right now.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,9 +18,10 @@ from pathlib import Path
 from ..errors import AudiobookError
 from ..paths import WEB_DIR, cache_dir
 from .locks import no_render_running
+from .manifest import MANIFEST_FORMAT, ManifestError, NotAManifest, UnreadableManifest, load_manifest
 from .memo import MEMO_DIR, memo_root
 from .segments import SUFFIX, SegmentCache
-from .workspace import MANIFEST_FORMAT, open_workspace
+from .workspace import open_workspace
 
 PCM_DIR = "chapters"  # legacy: mastered chapter PCM, written by versions before the MP3 join
 PCM_SUFFIX = ".pcm"
@@ -142,19 +142,15 @@ def _read_manifest(path: Path, refs: References) -> None:
                               "(render that article again or delete its state folder, then prune)")
 
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        manifest = load_manifest(path, require_keys=True)
+    except (OSError, UnreadableManifest) as exc:
         raise bad(f"unreadable ({exc})") from exc
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
-        raise bad(f"not a render manifest of format {MANIFEST_FORMAT}")
-    chapters = data.get("chapters")
-    if not isinstance(chapters, list):
-        raise bad("no chapter list")
-    for chapter in chapters:
-        keys = chapter.get("keys") if isinstance(chapter, dict) else None
-        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-            raise bad("a chapter without segment keys")
-        refs.segment_keys.update(keys)
+    except NotAManifest as exc:
+        raise bad(f"not a render manifest of format {MANIFEST_FORMAT}") from exc
+    except ManifestError as exc:
+        raise bad(str(exc)) from exc
+    for chapter in manifest.chapters:
+        refs.segment_keys.update(chapter.keys)
     refs.manifests.append(path)
 
 

@@ -30,14 +30,13 @@ from pathlib import Path
 
 from ..errors import PublishError
 from .locks import LOCK_FILE, show_lock
+from .manifest import MANIFEST_FILE, Manifest, ManifestError, load_manifest
 
 log = logging.getLogger(__name__)
 
 SITE_DIR = "site"
 STATE_DIR = "state"
-MANIFEST_FILE = "render.json"
 IDENTITY_FILE = "episode.json"
-MANIFEST_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def open_workspace(root: Path) -> Workspace:
     return ws
 
 
-def _old_manifests(root: Path) -> list[Path]:
+def _old_manifests(root: Path) -> list[tuple[Path, Manifest]]:
     if not root.is_dir():
         return []
     found = []
@@ -90,11 +89,11 @@ def _old_manifests(root: Path) -> list[Path]:
         if path.parent.name in (SITE_DIR, STATE_DIR):
             continue
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            manifest = load_manifest(path)
+        except (OSError, ManifestError):
             continue
-        if isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT and isinstance(data.get("guid"), str):
-            found.append(path)
+        if manifest.guid:
+            found.append((path, manifest))
     return found
 
 
@@ -107,14 +106,13 @@ def _migrate(ws: Workspace) -> None:
     moved = 0
     try:
         ws.site.mkdir(parents=True, exist_ok=True)
-        for manifest in _old_manifests(ws.root):
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-            guid, slug = data["guid"], manifest.parent.name
+        for manifest, data in _old_manifests(ws.root):
+            guid, slug = data.guid, manifest.parent.name
             state = ws.episode_state(guid)
             state.mkdir(parents=True, exist_ok=True)
-            source = data.get("source") if isinstance(data.get("source"), str) else ""
+            source = data.source
             identity = {"guid": guid, "slug": slug, "source": str(Path(source).resolve()) if source else "",
-                        "id": "", "title": data.get("title", ""), "retired": False}
+                        "id": "", "title": data.title, "retired": False}
             atomic_write_text(state / IDENTITY_FILE, json.dumps(identity, ensure_ascii=False, indent=1))
             os.replace(manifest, state / MANIFEST_FILE)
             (manifest.parent / ".render.lock").unlink(missing_ok=True)
