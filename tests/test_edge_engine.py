@@ -24,7 +24,7 @@ from audiobook.testing.edge_service import (
     encode_service_mp3,
 )
 from audiobook.tts.base import Engine
-from audiobook.tts.edge import EdgeEngine, _decode_checked, _Retryable, preview, probe
+from audiobook.tts.edge import EdgeEngine, _decode_checked, _Retryable, probe
 from audiobook.tts.voices import list_voices
 
 SENTENCES = ["今天天气很好。", "我们一起去公园散步。", "春天来了，花都开了。"]
@@ -50,7 +50,7 @@ def run(engine: EdgeEngine, requests: list[SynthRequest]) -> dict[str, Synthesis
 
 
 def test_engine_identity() -> None:
-    assert (EdgeEngine.name, EdgeEngine.sample_rate, EdgeEngine.word_boundaries) == ("edge", 24000, True)
+    assert (EdgeEngine.name, EdgeEngine.sample_rate) == ("edge", 24000)
     assert edge_tts.__version__ in EdgeEngine.version
     engine: Engine = EdgeEngine()
     engine.close()
@@ -234,7 +234,11 @@ def test_probe(fake_edge: FakeEdgeService) -> None:
 
 @pytest.mark.parametrize("suffix", [".mp3", ".wav"])
 def test_preview_writes_a_playable_file(fake_edge: FakeEdgeService, tmp_path: Path, suffix: str) -> None:
-    out = preview("你好，欢迎收听。", "zh-CN-XiaoxiaoNeural", tmp_path / f"sample{suffix}",
-                  edge_config(fake_edge))
+    from audiobook.config import Config, load_profile
+    from audiobook.render.pipeline import preview
+
+    out, choice = preview("你好，欢迎收听。", Config(edge=edge_config(fake_edge)), load_profile(), "edge",
+                          "zh-CN-XiaoxiaoNeural", tmp_path / f"sample{suffix}")
+    assert choice.name == "edge"
     samples = decode_pcm(out, 24000)
     assert len(samples) > 24000 * 0.8

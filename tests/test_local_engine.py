@@ -44,7 +44,6 @@ def test_satisfies_the_engine_protocol(engine: LocalEngine) -> None:
     protocol_view: Engine = engine
     assert protocol_view.name == "local"
     assert protocol_view.sample_rate == 24000
-    assert protocol_view.word_boundaries is True
     assert engine.version.startswith("baker-fs2-mbmelgan/fe")
 
 
@@ -276,14 +275,14 @@ def test_model_hashes_are_remembered_until_the_file_changes(tmp_path: Path, monk
     monkeypatch.setenv(paths.ENV_CACHE_DIR, str(tmp_path / "cache"))
     model = tmp_path / "model.tflite"
     model.write_bytes(b"one")
-    assert litert_model.file_sha256(model) == hashlib.sha256(b"one").hexdigest()
-    real = litert_model._hash_file
+    assert litert_model.remembered_sha256(model) == hashlib.sha256(b"one").hexdigest()
+    real = litert_model.file_sha256
 
     def unread(_path: Path) -> str:
         raise AssertionError("hashed again")
 
-    monkeypatch.setattr(litert_model, "_hash_file", unread)
-    assert litert_model.file_sha256(model) == hashlib.sha256(b"one").hexdigest()  # remembered
-    monkeypatch.setattr(litert_model, "_hash_file", real)
+    monkeypatch.setattr(litert_model, "file_sha256", unread)
+    assert litert_model.remembered_sha256(model) == hashlib.sha256(b"one").hexdigest()  # remembered
+    monkeypatch.setattr(litert_model, "file_sha256", real)
     model.write_bytes(b"two!")  # rewritten: a new size and mtime
-    assert litert_model.file_sha256(model) == hashlib.sha256(b"two!").hexdigest()
+    assert litert_model.remembered_sha256(model) == hashlib.sha256(b"two!").hexdigest()

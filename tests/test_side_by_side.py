@@ -41,7 +41,7 @@ ARTICLE = """# 三章
 
 
 def test_gate_opens_each_chapter_once_and_stops_every_waiter() -> None:
-    gate = ChapterGate()
+    gate = ChapterGate(timeout_s=10)
     gate.open(1)
     gate.wait(1)  # already open: returns at once
     results: list[object] = []
@@ -70,7 +70,7 @@ class _Recording:
 
     def __init__(self, log: list[str]) -> None:
         self.engine, self.log = LocalEngine(workers=1), log
-        self.name, self.sample_rate, self.word_boundaries = "local", self.engine.sample_rate, True
+        self.name, self.sample_rate = "local", self.engine.sample_rate
 
     def synthesize(self, requests: list[SynthRequest], on_done) -> None:  # noqa: ANN001
         def done(request: SynthRequest, synthesis: Synthesis) -> None:
@@ -123,7 +123,7 @@ def test_a_cached_chapter_opens_before_anything_is_synthesized(tmp_path: Path) -
     assign_keys(script, "local", "test", BAKER)
     cache = SegmentCache()
     synthesize_script(script, LocalEngine, BAKER, cache)
-    gate = ChapterGate()
+    gate = ChapterGate(timeout_s=10)
 
     def no_engine() -> LocalEngine:
         raise AssertionError("nothing to synthesize")
@@ -148,7 +148,7 @@ def test_when_synthesis_fails_assembly_stops_and_the_synthesis_error_is_raised()
 
     started = time.perf_counter()
     with pytest.raises(RuntimeError, match="chapter 2"):
-        _side_by_side(synthesize, assemble, lambda _stage: None)
+        _side_by_side(synthesize, assemble, lambda _stage: None, ChapterGate(timeout_s=10))
     assert built == [1]
     assert time.perf_counter() - started < 5  # no hang
 
@@ -167,5 +167,5 @@ def test_an_assembly_error_surfaces_after_synthesis_completes() -> None:
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        _side_by_side(synthesize, assemble, lambda _stage: None)
+        _side_by_side(synthesize, assemble, lambda _stage: None, ChapterGate(timeout_s=10))
     assert finished == ["synthesis"]

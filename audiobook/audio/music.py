@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import AudioError, MusicError
+from ..store.files import file_sha256
 from .ffmpeg import MP3_RATE, decode_pcm, ffmpeg_exe
 from .loudness import integrated_lufs, master
 
@@ -67,7 +68,7 @@ def read_source(role: str, value: str, folder: Path, where: str) -> MusicSource:
     path = given if given.is_absolute() else folder / given
     where = f"{where} = {value!r}"
     try:
-        sha256, size = file_digest(path)
+        sha256, size = file_sha256(path), path.stat().st_size
     except FileNotFoundError:
         raise MusicError(f"{where}: no file {path}; check the path (relative to {folder})") from None
     except IsADirectoryError:
@@ -77,16 +78,6 @@ def read_source(role: str, value: str, folder: Path, where: str) -> MusicSource:
     if not size:
         raise MusicError(f"{where}: {path} is empty; give an audio file ({FORMATS})")
     return MusicSource(role, path, where, sha256)
-
-
-def file_digest(path: Path) -> tuple[str, int]:
-    """(sha256, size) of a file, read in pieces: a 2-hour WAV is hashed, not held in memory."""
-    h, size = hashlib.sha256(), 0
-    with open(path, "rb") as fh:
-        for piece in iter(lambda: fh.read(1 << 20), b""):
-            h.update(piece)
-            size += len(piece)
-    return h.hexdigest(), size
 
 
 def fades_ms(role: str, fade_ms: int) -> tuple[int, int]:
@@ -173,7 +164,7 @@ def prepare_music(source: MusicSource, fade_ms: int, settings: AudioSettings, ch
 
 def _digest_or_none(path: Path) -> str | None:
     try:
-        return file_digest(path)[0]
+        return file_sha256(path)
     except OSError:
         return None
 

@@ -14,7 +14,6 @@ With feeds to follow (`watch --follow`), they are read at the start and then eve
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 import watchfiles
 
 from ..errors import AudiobookError, InputError
+from ..store.files import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Rendered:
 
 def _digest(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return file_sha256(path)
     except OSError:  # mid-save (deleted and not yet re-created) or unreadable
         return None
 

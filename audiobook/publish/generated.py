@@ -7,13 +7,13 @@ them (store/memo.py), a re-render reads it back instead."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
 from functools import cache
 from pathlib import Path
 
+from ..store.files import file_sha256
 from ..store.memo import remembered
 
 
@@ -34,6 +34,6 @@ def _drawing_version() -> str:
     spec = importlib.util.find_spec(".cover", __package__)
     if spec is None or spec.origin is None:  # not a source install: no cover module to hash
         raise ModuleNotFoundError("audiobook.publish.cover")
-    code = hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()[:16]
+    code = file_sha256(Path(spec.origin))[:16]
     packages = [f"{name}={importlib.metadata.version(name)}" for name in ("pillow", "cvttf-NotoSansCJK-Bold")]
     return "/".join([code, *packages])

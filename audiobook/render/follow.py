@@ -30,7 +30,7 @@ from ..config import Config, VoiceProfile
 from ..errors import AudiobookError
 from ..models import Document
 from ..store.episodes import load_identities
-from ..store.files import atomic_write_text
+from ..store.files import atomic_write_text, file_sha256
 from ..store.locks import article_lock
 from ..store.workspace import Workspace, open_workspace
 
@@ -76,7 +76,7 @@ def settings_digest(config: Config, profile: VoiceProfile, engine_request: str) 
         "engine": engine_request,
         "config": {k: v for k, v in asdict(config).items() if k not in ("path", "follow", "fetch")},
         "profile": asdict(profile),
-        "lexicon": hashlib.sha256(lexicon.read_bytes()).hexdigest() if lexicon.exists() else "",
+        "lexicon": file_sha256(lexicon) if lexicon.exists() else "",
     }
     return _digest(data)
 

@@ -205,13 +205,13 @@ def _with_repair(make: Callable[[], tuple[SynthStats, BuildResult]],
 
 def _side_by_side(synthesize: Callable[[ChapterGate], SynthStats],
                   assemble: Callable[[Callable[[int], None]], BuildResult],
-                  lap: Callable[[str], None]) -> tuple[SynthStats, BuildResult]:
+                  lap: Callable[[str], None], gate: ChapterGate | None = None) -> tuple[SynthStats, BuildResult]:
     """Synthesis (in the engine's worker processes) and assembly (numpy and ffmpeg, on threads)
     side by side: a chapter is assembled as soon as its segments are cached, while later chapters
     synthesize, so assembly fills the cores synthesis leaves idle instead of starting after it.
     If synthesis stops (an error, Ctrl-C), assembly stops at its next chapter and synthesis's
     exception is raised; a chapter in flight completes (its files appear atomically)."""
-    gate = ChapterGate()
+    gate = gate or ChapterGate()
     with ThreadPoolExecutor(1, thread_name_prefix="assemble") as side:
         producing = side.submit(assemble, gate.wait)
         try:

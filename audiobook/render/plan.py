@@ -18,7 +18,7 @@ SYLLABLES_PER_SECOND = 4.2
 SpokenFn = Callable[[str], tuple[str, list[str]]]
 
 
-def _block_sentences(block: Block, pauses: PauseConfig, paragraph: int,
+def _block_sentences(block: Block, pauses: PauseConfig,
                      split_quotes: bool = False) -> list[tuple[str, int, SentenceKind, bool]]:
     """(display text, pause after, kind, is quoted speech) for each piece of one block.
     With split_quotes, quoted speech becomes pieces of its own (for a second voice)."""
@@ -55,7 +55,7 @@ def plan_chapter(index: int, section: Section, pauses: PauseConfig, spoken: Spok
     else:
         blocks = section.blocks
     for paragraph, block in enumerate(blocks):
-        for text, pause, kind, quote in _block_sentences(block, pauses, paragraph, split_quotes):
+        for text, pause, kind, quote in _block_sentences(block, pauses, split_quotes):
             said, hits = spoken(text)
             if not has_speakable(said):
                 dropped.append(DroppedLine(block.line, text, "nothing-speakable", block.source))

@@ -45,12 +45,15 @@ class SynthesisStopped(Exception):
 
 class ChapterGate:
     """Hand-off from the synthesis stage to the assembly stage running beside it: wait(i)
-    returns once chapter i's segments are all cached, or raises SynthesisStopped."""
+    returns once chapter i's segments are all cached, or raises SynthesisStopped. A render waits
+    as long as synthesis takes; a test gives the gate a timeout, so a broken hand-off fails
+    (TimeoutError) instead of hanging."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout_s: float | None = None) -> None:
         self._ready: set[int] = set()
         self._stopped = False
         self._changed = threading.Condition()
+        self.timeout_s = timeout_s
 
     def open(self, index: int) -> None:
         with self._changed:
@@ -65,7 +68,8 @@ class ChapterGate:
 
     def wait(self, index: int) -> None:
         with self._changed:
-            self._changed.wait_for(lambda: index in self._ready or self._stopped)
+            if not self._changed.wait_for(lambda: index in self._ready or self._stopped, self.timeout_s):
+                raise TimeoutError(f"chapter {index} was not ready within {self.timeout_s} s")
             if self._stopped:
                 raise SynthesisStopped(f"synthesis stopped before chapter {index} was ready")
 

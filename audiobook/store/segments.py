@@ -149,18 +149,3 @@ class SegmentCache:
         if self.root.exists():
             for path in self.root.glob(f"*/*{SUFFIX}"):
                 yield path.stem
-
-    def size_bytes(self) -> int:
-        return sum(self.path(k).stat().st_size for k in self.keys())
-
-    def prune(self, keep: Iterable[str]) -> tuple[int, int]:
-        """Remove entries not in `keep`; return (entries removed, bytes freed)."""
-        keep = set(keep)
-        removed = freed = 0
-        for key in list(self.keys()):
-            if key not in keep:
-                path = self.path(key)
-                freed += path.stat().st_size
-                path.unlink(missing_ok=True)
-                removed += 1
-        return removed, freed

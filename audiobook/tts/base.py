@@ -23,7 +23,6 @@ class Engine(Protocol):
     name: str  # its registry name
     version: str  # bumps invalidate cached segments
     sample_rate: int
-    word_boundaries: bool  # whether boundaries are word-level
 
     def synthesize(self, requests: Sequence[SynthRequest], on_done: OnDone) -> None:
         """Synthesize every request, calling on_done(request, synthesis) as each finishes.

@@ -22,7 +22,6 @@ import random
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 import aiohttp
@@ -35,7 +34,6 @@ import numpy as np
 from edge_tts.data_classes import TTSConfig
 
 from audiobook.audio.ffmpeg import decode_pcm
-from audiobook.audio.sample import write_sample
 from audiobook.config import Config, EdgeConfig
 from audiobook.errors import AudioError, EngineError, SynthesisError
 from audiobook.models import Boundary, Synthesis, SynthRequest, Voice
@@ -169,7 +167,6 @@ def engine_version() -> str:
 class EdgeEngine:
     name = "edge"
     sample_rate = SAMPLE_RATE
-    word_boundaries = True
     version = f"edge-tts-{edge_tts.__version__}/audio-24khz-48kbitrate-mono-mp3"
 
     def __init__(self, config: EdgeConfig | None = None, *, backoff_s: float = 0.5,
@@ -315,15 +312,3 @@ def probe(config: EdgeConfig | None = None, timeout_s: float = 3.0) -> str | Non
         except Exception:  # noqa: BLE001 - not a network error we know; still just a reason
             return f"{type(exc).__name__}: {exc}"
     return None
-
-
-def preview(text: str, voice_name: str, out_path: Path, config: EdgeConfig | None = None,
-            rate: str = "+0%", pitch: str = "+0Hz", volume: str = "+0%") -> Path:
-    """Render `text` with an edge voice to out_path (.wav: 24 kHz PCM; anything else: MP3)."""
-    if not has_speakable(text):
-        raise EngineError(f"nothing speakable in {text!r}; give a sentence to preview")
-    engine = EdgeEngine(config)
-    results: list[Synthesis] = []
-    engine.synthesize([SynthRequest("preview", text, Voice("edge", voice_name, rate, pitch, volume))],
-                      lambda _request, synthesis: results.append(synthesis))
-    return write_sample(out_path, results[0].samples, SAMPLE_RATE)

@@ -65,7 +65,6 @@ def open_kokoro(config: object = None) -> KokoroEngine:
 class KokoroEngine:
     name = "kokoro"
     sample_rate = SAMPLE_RATE
-    word_boundaries = False
 
     def __init__(self, threads: int | None = None) -> None:
         self.version = engine_version()
