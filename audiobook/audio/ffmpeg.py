@@ -25,7 +25,7 @@ def ffmpeg_exe() -> str:
     try:
         import imageio_ffmpeg
 
-        return imageio_ffmpeg.get_ffmpeg_exe()
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
     except Exception as exc:  # imageio-ffmpeg raises RuntimeError when the binary is missing
         raise AudioError(f"ffmpeg not available ({exc}); reinstall with `uv sync`") from exc
 

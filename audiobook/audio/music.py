@@ -23,7 +23,7 @@ import math
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -102,7 +102,7 @@ def _pydub() -> type[AudioSegment]:
         warnings.simplefilter("ignore")
         from pydub import AudioSegment
     AudioSegment.converter = ffmpeg_exe()  # never ffprobe: we hand pydub raw PCM, decoded by ffmpeg.py
-    return AudioSegment
+    return cast("type[Any]", AudioSegment)
 
 
 def _silence_ms(segment: AudioSegment, threshold_dbfs: float) -> int:

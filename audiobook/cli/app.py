@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,6 +21,9 @@ from .. import __version__
 from ..config import Config, load_config, load_profile
 from ..errors import AudiobookError
 from .report import RenderProgress, print_plan, print_render
+
+if TYPE_CHECKING:
+    from ..render.pipeline import RenderResult
 
 # User text (titles, paths, error messages) is printed literally: no markup, emoji codes or highlighting.
 console = Console(markup=False, emoji=False, highlight=False)
@@ -37,7 +40,7 @@ class _Commands(typer.core.TyperGroup):
     (unknown option, missing argument) are typer's own, printed with the usage; Ctrl-C is typer's
     too (exit 130, quietly: finished work is in the cache)."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # ctx: click's Context (typer's own click, not a public name)
         try:
             return super().invoke(ctx)
         except AudiobookError as exc:
@@ -321,7 +324,7 @@ def watch(
             raise AudiobookError(f"{article}: watch re-renders files on save; to keep a web page's episode up to "
                                  "date, follow its site's feed (--feed URL) or run `audiobook render URL` again")
 
-    def render_one(article: Path):  # settings are re-read each time: they may have been edited
+    def render_one(article: Path) -> RenderResult:  # settings are re-read each time: they may have been edited
         current = load_config(config)
         requested = engine or current.render.engine
         if requested != "auto":
@@ -334,19 +337,24 @@ def watch(
         name = event.article.name
         if event.error is not None:
             err_console.print(error_line(f"{name}: {event.error}"), soft_wrap=True)
-        elif event.result.changes:
+        elif event.result is not None and event.result.changes:
             console.print(f"{name} ({event.reason}): {format_changes(event.result.changes, event.elapsed_s)}",
                           highlight=False, soft_wrap=True)
 
     def poll() -> None:
+        from ..render.follow import EntryOutcome
         from ..render.follow import follow_feeds as follow_now
         from .report import print_follow_outcome
+
+        def print_news(outcome: EntryOutcome) -> None:
+            if outcome.status != "unchanged":
+                print_follow_outcome(console, outcome)
 
         try:
             current = load_config(config)
             reports = follow_now(feeds, current, load_profile(voice or current.render.voice),
                                  engine or current.render.engine, output,
-                                 on_outcome=lambda o: o.status != "unchanged" and print_follow_outcome(console, o))
+                                 on_outcome=print_news)
         except AudiobookError as exc:
             err_console.print(error_line(str(exc)), soft_wrap=True)
             return

@@ -6,6 +6,7 @@ import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.console import Console
 from rich.table import Table
@@ -15,6 +16,14 @@ from ..models import Script
 from ..render.changes import format_changes
 from ..render.plan import chapter_estimate_ms
 from ..store.manifest import MusicRecord
+
+if TYPE_CHECKING:
+    from edge_tts.typing import Voice as EdgeVoice
+
+    from ..publish.deploy import PublishReport
+    from ..render.follow import EntryOutcome, FollowReport
+    from ..render.pipeline import RenderResult
+    from ..tts.registry import EngineInfo
 
 FIRST_SPOKEN = 3  # spoken forms shown per chapter
 
@@ -106,7 +115,7 @@ class RenderProgress:
         self._progress.console.print(Text(text, style="dim"))
 
 
-def print_render(console: Console, result) -> None:  # result: pipeline.RenderResult
+def print_render(console: Console, result: RenderResult) -> None:
     produced = result.produced
     synth = result.synth
     console.print(Text.assemble((result.script.title, "bold"), f" → {result.folder}"))
@@ -143,11 +152,12 @@ def _music_rows(records: list[MusicRecord]) -> list[tuple[str, list[MusicRecord]
     return list(rows.items())
 
 
-def print_voices(console: Console, voices: list[dict]) -> None:
+def print_voices(console: Console, voices: list[EdgeVoice]) -> None:
     table = Table(title=f"{len(voices)} voices")
     for col in ("ShortName", "Gender", "Locale", "Personalities"):
         table.add_column(col)
-    for v in voices:
+    for voice in voices:
+        v = cast("dict[str, Any]", voice)  # the service's JSON: a voice may lack a field its type promises
         tags = v.get("VoiceTag") or {}
         table.add_row(v.get("ShortName", ""), v.get("Gender", ""), v.get("Locale", ""),
                       ", ".join(tags.get("VoicePersonalities") or []))
@@ -169,7 +179,7 @@ def publish_progress(console: Console) -> Iterator[Callable[[int, int, str], Non
         yield lambda done, total, _name: bar.update(task, completed=done, total=total)
 
 
-def print_publish(console: Console, report) -> None:  # report: publish.deploy.PublishReport
+def print_publish(console: Console, report: PublishReport) -> None:
     console.print(f"published to {report.dest}: {len(report.copied)} files copied, {report.unchanged} unchanged, "
                   f"{len(report.deleted)} deleted", markup=False, highlight=False, soft_wrap=True)
     if report.others:
@@ -184,7 +194,7 @@ KOKORO_NOTES = {"zf_xiaoni": "higher error rate (11 %): not recommended", "zf_xi
                 "zm_yunxi": "suggested second voice for quotations"}
 
 
-def print_offline_voices(console: Console, info) -> None:  # info: tts.registry.EngineInfo
+def print_offline_voices(console: Console, info: EngineInfo) -> None:
     table = Table(title=f"{len(info.voices)} voices of the {info.name} engine")
     for col in ("name", "gender", "note"):
         table.add_column(col)
@@ -198,14 +208,14 @@ _FOLLOW_STYLE = {"new": "green", "updated": "cyan", "unchanged": "dim", "retired
                  "would render": "cyan"}
 
 
-def print_follow_outcome(console: Console, outcome) -> None:  # outcome: follow.EntryOutcome
+def print_follow_outcome(console: Console, outcome: EntryOutcome) -> None:
     """One line per feed entry as it is done: `new 标题 (URL): 12 sentences → 12 synthesized …`."""
     detail = f": {outcome.detail}" if outcome.detail else ""
     console.print(Text.assemble((f"{outcome.status:<9}", _FOLLOW_STYLE.get(outcome.status, "")), " ",
                                 (outcome.title or outcome.link, "bold"), f" ({outcome.link}){detail}"), soft_wrap=True)
 
 
-def print_follow_report(console: Console, err_console: Console, report) -> None:  # report: follow.FollowReport
+def print_follow_report(console: Console, err_console: Console, report: FollowReport) -> None:
     if report.error:
         err_console.print(Text.assemble(("error:", "bold red"), f" {report.error}"), soft_wrap=True)
         return

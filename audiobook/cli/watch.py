@@ -19,12 +19,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import watchfiles
 
 from ..errors import AudiobookError, InputError
 from ..store.files import file_sha256
+
+if TYPE_CHECKING:
+    from ..render.pipeline import RenderResult
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ class StopEvent(Protocol):
 class Rendered:
     article: Path
     reason: str  # "start" | "saved" | "settings changed"
-    result: Any | None  # what render_one returned (None on error)
+    result: RenderResult | None  # what render_one returned (None on error)
     error: AudiobookError | None
     elapsed_s: float
 

@@ -229,7 +229,7 @@ def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str)
 
 
 def _channel(show: Show, articles: list[Article]) -> etree._Element:
-    rss = etree.Element("rss", nsmap=NS, version="2.0")  # type: ignore[arg-type]
+    rss = etree.Element("rss", nsmap=NS, version="2.0")
     ch = _el(rss, "channel")
     _el(ch, "title", show.title)
     _el(ch, "link", show.link)

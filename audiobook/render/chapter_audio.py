@@ -219,8 +219,8 @@ def _encode_and_measure(plan: _Plan, todo: list[int], pcms: list[np.ndarray], ma
     def measure() -> tuple[float, float]:
         try:
             for i, decoded, block in zip(todo, decode_files(paths), fresh, strict=True):
-                readings[i] = measure_block(decoded, _footprint(plan, i, len(block)))
-                remember_loudness(frames_digest(block), readings[i])
+                reading = readings[i] = measure_block(decoded, _footprint(plan, i, len(block)))
+                remember_loudness(frames_digest(block), reading)
             return chapter_loudness([r for r in readings if r is not None])
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -255,9 +255,9 @@ def _rebuild_changed(plan: _Plan, previous: ChapterRecord, previous_file: Path, 
         return None
     by_content: dict[str, list[bytes]] = {}
     position = 0
-    for block in recorded:
-        by_content[block.content] = old.frames[position:position + block.frames]
-        position += block.frames
+    for record in recorded:
+        by_content[record.content] = old.frames[position:position + record.frames]
+        position += record.frames
     if position != len(old.frames):
         return None  # the record does not describe this file
     lengths = plan.lengths

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .. import __version__
 from ..config import Config, VoiceProfile
@@ -33,6 +33,11 @@ from ..store.episodes import load_identities
 from ..store.files import atomic_write_text, file_sha256
 from ..store.locks import article_lock
 from ..store.workspace import Workspace, open_workspace
+
+if TYPE_CHECKING:
+    from ..sources.feeds import FeedEntry
+    from ..tts.choice import EngineChoice
+    from .pipeline import RenderResult
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +100,7 @@ def _register_path(ws: Workspace, feed_url: str) -> Path:
     return ws.state / FOLLOW_DIR / f"{hashlib.sha256(feed_url.encode()).hexdigest()[:24]}.json"
 
 
-def _load_register(path: Path) -> dict[str, dict]:
+def _load_register(path: Path) -> dict[str, dict[str, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return data["entries"] if isinstance(data.get("entries"), dict) else {}
@@ -132,7 +137,8 @@ class _Runner:
         self.limit, self.dry_run, self.on_outcome = limit, dry_run, on_outcome
         self.limits = fetch_limits(config)
         self.settings = settings_digest(config, profile, engine_request)
-        self._choice = None  # the engine, chosen when the first entry needs rendering (auto probes once)
+        # the engine, chosen when the first entry needs rendering (auto probes once)
+        self._choice: EngineChoice | None = None
 
     def follow(self, url: str) -> FollowReport:
         from ..sources.feeds import read_feed
@@ -160,7 +166,7 @@ class _Runner:
         report.outcomes.reverse()  # newest first, as listed
         return report
 
-    def _entry(self, entry, register: dict[str, dict]) -> EntryOutcome:
+    def _entry(self, entry: FeedEntry, register: dict[str, dict[str, Any]]) -> EntryOutcome:
         from ..sources.feeds import entry_document
 
         key = entry.link or entry.title
@@ -190,7 +196,7 @@ class _Runner:
         detail = format_changes(result.changes, sum(result.timings_s.values())) if result.changes else ""
         return EntryOutcome(key, document.title, status, detail)
 
-    def _render(self, document: Document):
+    def _render(self, document: Document) -> RenderResult:
         from ..tts.choice import choose_engine
         from .pipeline import render_document
 

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config, VoiceProfile
 from ..errors import SegmentsLost
@@ -104,7 +104,8 @@ def render_document(document: Document, config: Config, profile: VoiceProfile, e
     what reading it took); with `update_site=False` the feed and pages are left for the caller to
     rebuild once; `choice` is an engine chosen already for a run of several renders; music=False
     leaves the intro, outro and transitions out."""
-    from .build import AudioSettings, BuildContext, build_outputs, remove_stale
+    from .build import BuildContext, build_outputs, remove_stale
+    from .chapter_audio import AudioSettings
     from .music import plan_music, resolve_music
 
     timings: dict[str, float] = {}
@@ -301,7 +302,8 @@ def preview(text: str, config: Config, profile: VoiceProfile, engine_request: st
         if info.voices and voice_name not in info.voices:
             raise InputError(f"{voice_name!r} is not a voice of the {info.name} engine; known: "
                              f"{', '.join(info.voices)}")
-        profile = replace(profile, **{info.voice_key: voice_name})
+        named: dict[str, Any] = {info.voice_key: voice_name}
+        profile = replace(profile, **named)
     spoken = Normalizer(load_lexicon(), choice.name).spoken(text).text
     if not has_speakable(spoken):
         raise InputError(f"nothing speakable in {text!r}; give a sentence to preview")

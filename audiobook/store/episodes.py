@@ -43,7 +43,7 @@ class EpisodeIdentity:
 
 
 def load_identities(ws: Workspace) -> list[EpisodeIdentity]:
-    found = []
+    found: list[EpisodeIdentity] = []
     if not ws.state.is_dir():
         return found
     names = {f.name for f in fields(EpisodeIdentity)}

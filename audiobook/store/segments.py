@@ -57,7 +57,7 @@ class SegmentCache:
                     return False
                 (size,) = struct.unpack_from("<I", head, len(MAGIC))
                 meta = json.loads(fh.read(size))
-            return path.stat().st_size == len(MAGIC) + 4 + size + int(meta["bytes"])
+            return bool(path.stat().st_size == len(MAGIC) + 4 + size + int(meta["bytes"]))
         except (OSError, ValueError, KeyError, TypeError, struct.error):
             return False
 

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from enum import StrEnum
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -103,7 +103,7 @@ _CATALOG = [
 
 
 def voice_entry(short_name: str, gender: str, region: str, categories: list[str],
-                personalities: list[str]) -> dict:
+                personalities: list[str]) -> dict[str, Any]:
     """One element of the voices-list JSON, shaped like the real service's."""
     locale, _, name = short_name.rpartition("-")
     display = name.removesuffix("Neural").removesuffix("Multilingual")
@@ -284,7 +284,7 @@ class ProtocolViolation(Exception):
 
 class FakeEdgeService:
     def __init__(self, speech: SpeechSource = local_speech, faults: Faults | None = None, *,
-                 clock_offset_s: float = 0.0, check_token: bool = True, voices: list[dict] | None = None,
+                 clock_offset_s: float = 0.0, check_token: bool = True, voices: list[dict[str, Any]] | None = None,
                  lookahead_ms: float = 1000.0, chunk_frames: tuple[int, int] = (4, 16)) -> None:
         self.speech = speech
         self.faults = faults or Faults()
@@ -510,11 +510,11 @@ class FakeEdgeService:
 
 # Rendered answers, shared by every fake in the process: retries and repeated test runs resend the
 # same text, and synthesis is the slow part.
-_RENDERED: OrderedDict[tuple[SpeechSource, str, float, float], tuple[bytes, list]] = OrderedDict()
+_RENDERED: OrderedDict[tuple[SpeechSource, str, float, float], tuple[bytes, list[Any]]] = OrderedDict()
 _RENDERED_LOCK = threading.Lock()
 
 
-def _render_speech(speech: SpeechSource, text: str, speed: float, gain: float) -> tuple[bytes, list]:
+def _render_speech(speech: SpeechSource, text: str, speed: float, gain: float) -> tuple[bytes, list[Any]]:
     result = speech(text)
     mp3 = encode_service_mp3(result.samples, speed, gain)
     words = [(w, round((off / speed + CODEC_DELAY_MS) * TICKS_PER_MS), round(dur / speed * TICKS_PER_MS))
@@ -530,7 +530,7 @@ class _Turn:
         self.request_id = request_id
         self.stream_id = uuid.uuid4().hex.upper()
 
-    async def text(self, path: str, body: dict) -> None:
+    async def text(self, path: str, body: dict[str, Any]) -> None:
         await self.ws.send_str(
             f"X-RequestId:{self.request_id}\r\nContent-Type:application/json; charset=utf-8\r\n"
             f"Path:{path}\r\n\r\n{json.dumps(body, ensure_ascii=False)}"

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
+from typing import Literal
 
 from ..models import GarbledSpan
 from ..store.memo import remembered
@@ -485,7 +486,7 @@ def _apply(line: str, lineno: int, edits: list[tuple[int, int, str]]) -> tuple[s
     pieces: list[str] = []
     done = 0
     for start, stop, replacement in edits:
-        action = "repaired" if replacement else "dropped"
+        action: Literal["repaired", "dropped"] = "repaired" if replacement else "dropped"
         spans.append(GarbledSpan(lineno, start + 1, line[start:stop], action, replacement))
         pieces += [line[done:start], replacement]
         done = stop

@@ -60,7 +60,7 @@ def _wetext_normalizer() -> WetextNormalizer:
 
 def wetext_normalize(text: str) -> str:
     """wetext's spoken form of `text`, remembered (store/memo.py): loading wetext costs ~0.5 s a process."""
-    return remembered("wetext", _wetext_version(), text, lambda: _wetext_normalizer().normalize(text))
+    return str(remembered("wetext", _wetext_version(), text, lambda: _wetext_normalizer().normalize(text)))
 
 
 @functools.cache

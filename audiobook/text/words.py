@@ -36,7 +36,7 @@ _MAGIC = b"ABWORDS1\n"
 class _Keys:
     """The sorted words as a sequence for bisect, sliced out of one string."""
 
-    def __init__(self, text: str, offsets: array) -> None:
+    def __init__(self, text: str, offsets: array[int]) -> None:
         self.text, self.offsets = text, offsets
 
     def __len__(self) -> int:
@@ -49,7 +49,7 @@ class _Keys:
 class FrequencyIndex(Mapping[str, int]):
     """jieba's FREQ (word or word prefix → frequency, 0 for a bare prefix), read-only."""
 
-    def __init__(self, text: str, offsets: array, freqs: array, total: int) -> None:
+    def __init__(self, text: str, offsets: array[int], freqs: array[int], total: int) -> None:
         if len(offsets) != len(freqs) + 1 or offsets[-1] != len(text):
             raise ValueError("inconsistent word index")
         self._keys, self._freqs, self.total = _Keys(text, offsets), freqs, total

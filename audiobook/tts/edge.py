@@ -85,12 +85,14 @@ def endpoints(config: EdgeConfig | None = None) -> Endpoints:
 
 @contextlib.contextmanager
 def _pointed_at(ep: Endpoints) -> Iterator[None]:
-    saved = edge_tts.communicate.WSS_URL, edge_tts.voices.VOICE_LIST
-    edge_tts.communicate.WSS_URL, edge_tts.voices.VOICE_LIST = ep.wss_url, ep.voices_url
+    # edge-tts reads these module globals at each request (they are not part of its API)
+    communicate, voices = vars(edge_tts.communicate), vars(edge_tts.voices)
+    saved = communicate["WSS_URL"], voices["VOICE_LIST"]
+    communicate["WSS_URL"], voices["VOICE_LIST"] = ep.wss_url, ep.voices_url
     try:
         yield
     finally:
-        edge_tts.communicate.WSS_URL, edge_tts.voices.VOICE_LIST = saved
+        communicate["WSS_URL"], voices["VOICE_LIST"] = saved
 
 
 def speech_units(text: str) -> int:
@@ -139,7 +141,7 @@ def _classify(exc: BaseException, timeout_s: float) -> _Retryable:
     if isinstance(exc, _Retryable):
         return exc
     if isinstance(exc, aiohttp.ClientResponseError):  # incl. WSServerHandshakeError
-        retry_after = (exc.headers or {}).get("Retry-After", "")
+        retry_after = exc.headers.get("Retry-After", "") if exc.headers else ""
         wait = float(retry_after) if retry_after.isdigit() else 0.0
         return _Retryable(f"HTTP {exc.status} from the service", exc.status in RETRY_STATUSES, wait)
     if isinstance(exc, TimeoutError):

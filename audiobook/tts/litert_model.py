@@ -183,7 +183,8 @@ class BakerModels:
             audio = it.get_tensor(it.get_output_details()[0]["index"])[0, :, 0]
         except (RuntimeError, ValueError) as exc:
             raise EngineError(f"the local voice's vocoder failed: {exc}") from exc
-        return audio.copy()
+        samples: np.ndarray = audio.copy()
+        return samples
 
 
 @contextlib.contextmanager

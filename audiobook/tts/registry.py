@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -33,7 +33,7 @@ class EngineInfo:
     version_of: str  # "module:callable" giving the version without starting the engine
 
     def open(self, config: Config) -> Engine:
-        return _resolve(self.factory)(config)  # type: ignore[no-any-return]
+        return cast("Engine", _resolve(self.factory)(config))
 
     def version(self) -> str:
         return str(_resolve(self.version_of)())
