@@ -70,7 +70,7 @@ class RenderResult:
 
 
 def make_plan(document: Document, profile: VoiceProfile, engine: str) -> Script:
-    normalizer = Normalizer(load_lexicon(), engine)
+    normalizer = Normalizer(load_lexicon(), _text_engine(engine))
 
     def spoken(text: str) -> tuple[str, list[str]]:
         result = normalizer.spoken(text)
@@ -78,6 +78,11 @@ def make_plan(document: Document, profile: VoiceProfile, engine: str) -> Script:
 
     split_quotes = quote_voice_for(engine, profile) is not None  # quotations get units of their own
     return make_script(document, profile.pauses, spoken, engine, split_quotes=split_quotes)
+
+
+def _text_engine(name: str) -> str:
+    """Whose spoken forms an engine's sentences get (an unknown name is the Normalizer's error)."""
+    return ENGINES[name].text_engine if name in ENGINES else name
 
 
 def plan_article(path: Path | str, config: Config, profile: VoiceProfile, engine: str) -> Script:
@@ -304,7 +309,7 @@ def preview(text: str, config: Config, profile: VoiceProfile, engine_request: st
                              f"{', '.join(info.voices)}")
         named: dict[str, Any] = {info.voice_key: voice_name}
         profile = replace(profile, **named)
-    spoken = Normalizer(load_lexicon(), choice.name).spoken(text).text
+    spoken = Normalizer(load_lexicon(), _text_engine(choice.name)).spoken(text).text
     if not has_speakable(spoken):
         raise InputError(f"nothing speakable in {text!r}; give a sentence to preview")
     voice = voice_for(choice.name, profile)

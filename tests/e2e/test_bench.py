@@ -13,8 +13,9 @@ import pytest
 from audiobook.config import load_config, load_profile
 from audiobook.render.changes import diff_sentences
 from audiobook.render.pipeline import plan_article
+from tests.support import PROJECT
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
+SCRIPT = PROJECT / "scripts" / "bench.py"
 
 
 def _load_bench():

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from stockhost import needs_nginx, nginx_serving, public_folder
+
+from tests.support.stockhost import needs_nginx, nginx_serving, public_folder
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright (a dev dependency) is not installed")

@@ -31,7 +31,7 @@ from audiobook.testing.edge_service import SAMPLE_RATE, FakeEdgeService, Fault, 
 from audiobook.text.ingest import ingest
 from audiobook.tts.choice import quote_voice_for, voice_for
 from audiobook.tts.edge import EdgeEngine
-from tests.conftest import PROJECT, SAMPLE, needs_sample
+from tests.support import PROJECT, SAMPLE, needs_sample
 
 SHORT_ARTICLE = """# 公园
 

@@ -21,7 +21,8 @@ from audiobook.render.pipeline import render
 from audiobook.store.prune import prune_cache
 from audiobook.store.segments import SegmentCache
 from audiobook.testing.edge_service import FakeEdgeService
-from tests.test_kill import TITLE, setup, slow_fake, start_render, wait_for  # noqa: F401 (fixtures)
+from tests.support.articles import NUMBERED_TITLE as TITLE
+from tests.support.articles import start_render, wait_for
 
 
 def manifest_of(out: Path) -> tuple[Path, dict]:
@@ -37,9 +38,9 @@ def files_match_manifest(out: Path) -> None:
         assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"], path.name
 
 
-def test_kill_9_during_a_rerender_leaves_the_previous_render_whole(slow_fake: FakeEdgeService,  # noqa: F811
-                                                                    setup: tuple[Path, Path, Path]) -> None:  # noqa: F811
-    article, out, config = setup
+def test_kill_9_during_a_rerender_leaves_the_previous_render_whole(slow_fake: FakeEdgeService,
+                                                                    numbered_render: tuple[Path, Path, Path]) -> None:
+    article, out, config = numbered_render
     first = start_render(article, out, config)
     _, stderr = first.communicate(timeout=120)
     assert first.returncode == 0, stderr

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from webfixtures import Post, WebServer, atom_feed, expected_blocks, rss_feed, short_body
 
 from audiobook.config import Config, FollowConfig, load_profile
 from audiobook.render.follow import FollowReport, follow_feeds
 from audiobook.store.episodes import retire_episode
 from audiobook.store.workspace import open_workspace
+from tests.support.web import Post, WebServer, atom_feed, expected_blocks, rss_feed, short_body
 
 
 @pytest.fixture(autouse=True)

@@ -6,56 +6,22 @@ service (its request log counts synthesis requests); local is counted through re
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import feedparser
-import numpy as np
 import pytest
-from edge_tts.drm import DRM
-from feedfixtures import manifest_of
 
 from audiobook.config import Config, RenderConfig, load_profile
-from audiobook.render.changes import ChangeSummary, diff_sentences, format_changes
+from audiobook.render.changes import diff_sentences, format_changes
 from audiobook.render.pipeline import RenderResult, render
-from audiobook.testing.edge_service import FakeEdgeService, Speech, is_speakable, local_speech, running_fake
-from tests.conftest import SAMPLE, needs_sample
+from audiobook.store.manifest import ChangeSummary
+from audiobook.testing.edge_service import FakeEdgeService
+from tests.support import SAMPLE, needs_sample
+from tests.support.articles import CHAPTERS, article_text, edited
+from tests.support.shows import manifest_of
 
-TITLE = "增量测试"
-CHAPTERS = [
-    ("开场", [["这是一个关于增量渲染的小故事。", "我们只想重做改过的部分。"]]),
-    ("一、春天", [["春天来了，花都开了。", "我们一起去公园散步。"]]),
-    ("二、夏天", [["夏天的午后很安静。", "小明在树下读书。"], ["傍晚下了一场雨。", "空气变得很清新。"]]),
-    ("三、秋天", [["秋天的叶子变黄了。", "故事就讲到这里。"]]),
-]
-
-
-def quick_speech(text: str) -> Speech:
-    """A cheap voice for the fake: a 90 ms tone per speakable character (the edge engine's
-    truncation check wants at least 80 ms per unit), so long renders stay fast."""
-    n, per = sum(map(is_speakable, text)), int(24000 * 0.09)
-    t = np.arange(per) / 24000
-    burst = (np.sin(2 * np.pi * 200 * t) * np.hanning(per) * 8000).astype(np.int16)
-    return Speech(np.tile(burst, n), [(c, i * 90.0, 90.0) for i, c in enumerate(c for c in text if is_speakable(c))])
-
-
-def article_text(chapters: list[tuple[str, list[list[str]]]] = CHAPTERS) -> str:
-    """Markdown: the first entry is the untitled opening, the rest are `##` chapters."""
-    parts = [f"---\ntitle: {TITLE}\nauthor: 测试员\ndate: 2026-11-01\nlanguage: zh-CN\n---\n", f"# {TITLE}\n"]
-    for n, (title, paragraphs) in enumerate(chapters):
-        if n:
-            parts.append(f"## {title}\n")
-        parts.extend("".join(p) + "\n" for p in paragraphs)
-    return "\n".join(parts)
-
-
-def edited(chapter: int, paragraph: int, sentence: int, new: str) -> list[tuple[str, list[list[str]]]]:
-    out = [(t, [list(p) for p in ps]) for t, ps in CHAPTERS]
-    out[chapter][1][paragraph][sentence] = new
-    return out
-
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 def chapter_files(folder: Path) -> dict[str, tuple[str, int]]:
     """chapter file → (sha256 from render.json, mtime_ns on disk)."""
@@ -80,48 +46,6 @@ def changes(result: RenderResult) -> ChangeSummary:
     assert result.changes is not None
     return result.changes
 
-
-def use_own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """A segment cache of the test's own, so counts don't depend on what other tests cached; the
-    session's patched voice model is shared through a symlink."""
-    shared = Path(os.environ["AUDIOBOOK_CACHE_DIR"]) / "models"
-    shared.mkdir(parents=True, exist_ok=True)
-    own = tmp_path / "cache"
-    own.mkdir()
-    (own / "models").symlink_to(shared, target_is_directory=True)
-    monkeypatch.setenv("AUDIOBOOK_CACHE_DIR", str(own))
-    return own
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(_isolated_cache: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    return use_own_cache(monkeypatch, tmp_path)
-
-
-def use_fake(fake: FakeEdgeService, monkeypatch: pytest.MonkeyPatch) -> FakeEdgeService:
-    """Point the edge engine (in this process and in subprocesses) at `fake`."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "WS_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(DRM, "clock_skew_seconds", 0.0)
-    monkeypatch.setenv("AUDIOBOOK_EDGE_WSS_URL", fake.wss_url)
-    monkeypatch.setenv("AUDIOBOOK_EDGE_VOICES_URL", fake.voices_url)
-    return fake
-
-
-@pytest.fixture
-def edge_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEdgeService]:
-    """The fake Edge service speaking with the local voice."""
-    local_speech("你好")  # load the voice outside the engine's timeouts
-    with running_fake() as fake:
-        yield use_fake(fake, monkeypatch)
-
-
-@pytest.fixture
-def quick_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEdgeService]:
-    """The fake Edge service speaking with `quick_speech`."""
-    with running_fake(speech=quick_speech) as fake:
-        yield use_fake(fake, monkeypatch)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,7 +96,9 @@ def test_format_changes(summary: ChangeSummary, line: str) -> None:
 # Edge engine against the fake: requests reaching the service are the truth
 
 
-def test_edge_one_sentence_edit_touches_one_chapter(edge_fake: FakeEdgeService, write_article, tmp_path: Path) -> None:
+def test_edge_one_sentence_edit_touches_one_chapter(warm_fake_voice: None, start_fake_edge, write_article,
+                                                    tmp_path: Path) -> None:
+    edge_fake = start_fake_edge()  # the real voice, the engine pointed at it
     root = tmp_path / "out"
     article = write_article(article_text(), "story.md")
     first = render(article, Config(), load_profile(), "edge", root)

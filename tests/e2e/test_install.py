@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from audiobook.audio.ffmpeg import decode_pcm
-from tests.conftest import PROJECT
+from tests.support import PROJECT
 
 UV = shutil.which("uv")
 pytestmark = [pytest.mark.slow,

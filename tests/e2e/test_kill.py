@@ -8,13 +8,8 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import pytest
 
 from audiobook.config import Config, load_profile
 from audiobook.render.pipeline import plan_article
@@ -22,55 +17,15 @@ from audiobook.render.synthesize import assign_keys
 from audiobook.store.locks import LOCK_FILE
 from audiobook.store.segments import SegmentCache
 from audiobook.store.slug import slugify
-from audiobook.testing.edge_service import FakeEdgeService, Faults, running_fake
+from audiobook.testing.edge_service import FakeEdgeService
 from audiobook.tts.choice import engine_version, voice_for
-from tests.conftest import PROJECT
-from tests.test_incremental import quick_speech, use_fake
-
-TITLE = "断电测试"
-SENTENCES = [f"这是第{n}句，讲的是编号为{n}的小事。" for n in range(1, 31)]
-
-
-def article_text() -> str:
-    body = "\n\n".join("".join(SENTENCES[i:i + 5]) for i in range(0, len(SENTENCES), 5))
-    return f"---\ntitle: {TITLE}\n---\n\n# {TITLE}\n\n{body}\n"
-
-
-@pytest.fixture
-def slow_fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeEdgeService]:
-    monkeypatch.setenv("AUDIOBOOK_CACHE_DIR", str(tmp_path / "cache"))  # this test's own cache
-    with running_fake(speech=quick_speech, faults=Faults(latency_s=0.3)) as fake:
-        yield use_fake(fake, monkeypatch)
-
-
-def start_render(article: Path, out: Path, config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "audiobook", "render", str(article), "--engine", "edge",
-                             "--output", str(out), "--config", str(config)],
-                            cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if proc.poll() is not None:
-            raise AssertionError(f"render ended early (rc {proc.returncode}): {proc.communicate()}")
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the render")
-        time.sleep(0.05)
-
-
-@pytest.fixture
-def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
-    article = tmp_path / "article.md"
-    article.write_text(article_text(), encoding="utf-8")
-    config = tmp_path / "audiobook.toml"
-    config.write_text("[edge]\nconcurrency = 2\n", encoding="utf-8")  # slow: ~15 rounds of 0.3 s
-    return article, tmp_path / "out", config
+from tests.support.articles import NUMBERED_TITLE as TITLE
+from tests.support.articles import SENTENCES, start_render, wait_for
 
 
 def test_killed_render_resumes_without_repeating_work(slow_fake: FakeEdgeService,
-                                                      setup: tuple[Path, Path, Path]) -> None:
-    article, out, config = setup
+                                                      numbered_render: tuple[Path, Path, Path]) -> None:
+    article, out, config = numbered_render
     profile = load_profile()
     script = plan_article(article, Config(), profile, "edge")
     assign_keys(script, "edge", engine_version("edge"), voice_for("edge", profile))
@@ -97,8 +52,8 @@ def test_killed_render_resumes_without_repeating_work(slow_fake: FakeEdgeService
 
 
 def test_second_render_of_same_article_is_refused(slow_fake: FakeEdgeService,
-                                                  setup: tuple[Path, Path, Path]) -> None:
-    article, out, config = setup
+                                                  numbered_render: tuple[Path, Path, Path]) -> None:
+    article, out, config = numbered_render
     locks = lambda: list((out / "state").glob(f"*/{LOCK_FILE}"))  # noqa: E731
     first = start_render(article, out, config)
     try:

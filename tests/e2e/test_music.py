@@ -25,7 +25,7 @@ from audiobook.config import load_config, load_profile
 from audiobook.errors import MusicError
 from audiobook.render.chapter_audio import AudioSettings
 from audiobook.render.pipeline import RenderResult, render
-from tests.test_incremental import use_own_cache
+from tests.support.articles import use_own_cache
 
 RATE = MP3_RATE
 INTRO_HZ, OUTRO_HZ, TRANSITION_HZ = 440, 660, 880
@@ -184,7 +184,7 @@ def test_bad_music_files_stop_the_render_before_any_synthesis(tmp_path: Path, mo
 
 
 def test_bad_music_through_the_cli_is_one_line(tmp_path: Path) -> None:
-    from tests.test_cli import assert_one_line_error, run
+    from tests.support.cli import assert_one_line_error, run
 
     article = tmp_path / "article.md"
     article.write_text(ARTICLE, encoding="utf-8")

@@ -16,13 +16,13 @@ from urllib.parse import quote
 
 import feedparser
 import pytest
-from stockhost import needs_nginx, nginx_serving, public_folder, readable_by_others
 
 from audiobook.config import load_config, load_profile
 from audiobook.errors import PublishError
 from audiobook.publish.deploy import publish_site, site_names
 from audiobook.render.pipeline import render
 from audiobook.store.workspace import open_workspace
+from tests.support.stockhost import needs_nginx, nginx_serving, public_folder, readable_by_others
 
 ARTICLE = "---\ntitle: {title}\nauthor: 林晓\n---\n\n## 第一章\n\n第一句话。第二句话。\n\n## 第二章\n\n{last}\n"
 

@@ -16,7 +16,7 @@ from mutagen.id3 import ID3
 from audiobook.audio.ffmpeg import decode_pcm, ebur128
 from audiobook.config import load_config, load_profile
 from audiobook.render.pipeline import RenderResult, render
-from tests.conftest import EXAMPLE
+from tests.support import EXAMPLE
 
 RATE = 44100
 

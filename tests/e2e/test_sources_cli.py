@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from test_cli import assert_one_line_error, run
-from webfixtures import Post, Route, WebServer, cn_news_page, rss_feed, short_body
+from tests.support.cli import assert_one_line_error, run
+from tests.support.web import Post, Route, WebServer, cn_news_page, rss_feed, short_body
 
 
 def config_file(tmp_path: Path, text: str = "") -> Path:

@@ -7,6 +7,8 @@ behaviour (bursts and silences), which is what loudness and limiter code must ha
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from scipy.signal import lfilter
 
@@ -45,3 +47,12 @@ def utterance(seconds: float, rate: int = 24000, seed: int = 0, lead_s: float = 
     tail = floor * rng.standard_normal(int(tail_s * rate))
     x = np.concatenate([lead, speech, tail])
     return np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16)
+
+
+def measure_file(path: Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of a file by ffmpeg's ebur128 alone: the reference the
+    project's own loudness readings are checked against."""
+    from audiobook.audio.ffmpeg import ebur128
+
+    summary = ebur128(path)
+    return summary.integrated_lufs, summary.true_peak_dbtp

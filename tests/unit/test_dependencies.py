@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tomllib
 
-from tests.conftest import PROJECT
+from tests.support import PROJECT
 
 
 def test_deptry_finds_no_unused_missing_or_transitive_dependency() -> None:

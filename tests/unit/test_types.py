@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import PROJECT
+from tests.support import PROJECT
 
 
 def test_mypy_is_clean() -> None:

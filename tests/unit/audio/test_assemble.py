@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from speechlike import utterance
 
 from audiobook.audio.assemble import (
     ONSET_MARGIN_MS,
@@ -21,8 +20,9 @@ from audiobook.audio.assemble import (
     to_work_rate,
 )
 from audiobook.audio.ffmpeg import decode_pcm, encode_mp3_file
-from audiobook.audio.loudness import master, measure_file
+from audiobook.audio.loudness import master
 from audiobook.errors import AudioError
+from tests.support.speech import measure_file, utterance
 
 ENGINE_RATE = 24000
 

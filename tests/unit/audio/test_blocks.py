@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from speechlike import utterance
 
 from audiobook.audio.assemble import Piece, assemble_chapter
 from audiobook.audio.blocks import (
@@ -41,6 +40,7 @@ from audiobook.render.chapter_audio import GAIN_KEPT_LU, AudioSettings, ChapterA
 from audiobook.store.manifest import ChapterRecord
 from audiobook.store.memo import memo_root
 from audiobook.store.segments import SegmentCache
+from tests.support.speech import utterance
 
 RATE = 24000
 SETTINGS = AudioSettings()

@@ -12,11 +12,11 @@ import pytest
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import firwin, sosfilt
 from scipy.signal import resample_poly as scipy_resample_poly
-from speechlike import speech_like
 
 from audiobook.audio import dsp
 from audiobook.audio.loudness import integrated_lufs, true_peak_envelope
-from tests.conftest import PROJECT
+from tests.support import PROJECT
+from tests.support.speech import speech_like
 
 
 @pytest.mark.parametrize("length", [1, 2, 79, 80, 81, 147, 1000, 24000 * 3 + 17])

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from mutagen.mp3 import MP3, BitrateMode
-from speechlike import speech_like
 
 from audiobook.audio.ffmpeg import (
     decode_pcm,
@@ -18,6 +17,7 @@ from audiobook.audio.ffmpeg import (
     mp3_encoder_gain_db,
 )
 from audiobook.errors import AudioError
+from tests.support.speech import speech_like
 
 RATE = 44100
 

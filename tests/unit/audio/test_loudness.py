@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.signal import resample_poly
-from speechlike import speech_like
 
 from audiobook.audio.blocks import measure_block
 from audiobook.audio.ffmpeg import decode_pcm, ebur128, encode_mp3_file
@@ -25,10 +24,10 @@ from audiobook.audio.loudness import (
     integrated_lufs,
     limit_true_peak,
     master,
-    measure_file,
     true_peak,
 )
 from audiobook.audio.mp3join import join_mp3
+from tests.support.speech import measure_file, speech_like
 
 RATE = 44100
 

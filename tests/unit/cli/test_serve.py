@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
-from feedfixtures import make_article, manifest_of, rerender
 from lxml import etree
 
 from audiobook.audio.ffmpeg import decode_pcm
@@ -30,6 +29,7 @@ from audiobook.config import Config, ShowConfig
 from audiobook.publish.feed import NS
 from audiobook.publish.site import build_site
 from audiobook.store.workspace import Workspace
+from tests.support.shows import make_article, manifest_of, rerender
 
 SECRET = "top secret: must never be served"
 

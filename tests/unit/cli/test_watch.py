@@ -11,15 +11,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from audiobook.cli.watch import Rendered, watch_articles
 from audiobook.errors import InputError
-from audiobook.testing.edge_service import FakeEdgeService, running_fake
-from tests.test_incremental import CHAPTERS, article_text, edited, quick_speech, use_fake, use_own_cache
+from audiobook.testing.edge_service import FakeEdgeService
+from tests.support.articles import CHAPTERS, article_text, edited
 
 TIMEOUT_S = 30.0
 
@@ -142,13 +142,6 @@ def test_missing_article_is_an_error(tmp_path: Path) -> None:
 # The command
 
 
-@pytest.fixture
-def quick_fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeEdgeService]:
-    use_own_cache(monkeypatch, tmp_path)
-    with running_fake(speech=quick_speech) as fake:
-        yield use_fake(fake, monkeypatch)
-
-
 class Lines:
     """A stream's lines, read in a thread, waited for by predicate."""
 
@@ -181,7 +174,7 @@ class Lines:
         raise AssertionError(f"no matching line; saw: {self.seen}")
 
 
-def test_watch_command(quick_fake: FakeEdgeService, tmp_path: Path) -> None:
+def test_watch_command(own_cache: Path, quick_fake: FakeEdgeService, tmp_path: Path) -> None:
     article = tmp_path / "story.md"
     article.write_text(article_text(), encoding="utf-8")
     proc = subprocess.Popen([sys.executable, "-m", "audiobook", "watch", str(article), "--engine", "edge",

@@ -18,7 +18,6 @@ from urllib.parse import unquote, urlsplit
 import feedparser
 import podcastparser
 import pytest
-from feedfixtures import make_article, rerender
 from lxml import etree
 from mutagen.id3 import ID3
 
@@ -30,6 +29,7 @@ from audiobook.publish.feed import feed_xml as workspace_feed_xml
 from audiobook.publish.site import build_site
 from audiobook.showrules import APPLE_CATEGORIES
 from audiobook.store.workspace import Workspace
+from tests.support.shows import make_article, rerender
 
 BASE = "https://example.com/书架/"
 TRICKY_TITLE = "茶 & 代码 <第一回> ]]> \x01\x0b结束 #1 100%"

@@ -10,13 +10,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from feedfixtures import make_article
 from lxml import html
 
 from audiobook.config import Config, FeedConfig, ShowConfig
 from audiobook.publish.feed import load_show
 from audiobook.publish.site import build_site, site_files
 from audiobook.store.workspace import Workspace
+from tests.support.shows import make_article
 
 TRICKY = "茶 & 代码 <第一回> ]]> \"引号\" 结束"
 CONFIG = Config(show=ShowConfig(title="夜读 <节目>", author="王小明", base_url="https://example.com/书架/"))

@@ -10,7 +10,7 @@ from audiobook.models import Script
 from audiobook.render.pipeline import plan_article
 from audiobook.text.ingest import ingest
 from audiobook.text.segment import segment
-from tests.conftest import EXAMPLE, SAMPLE, needs_sample
+from tests.support import EXAMPLE, SAMPLE, needs_sample
 
 SPEAKABLE = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 

@@ -11,7 +11,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from epubfixtures import (
+from PIL import Image
+
+from audiobook.config import Config, load_profile
+from audiobook.errors import InputError
+from audiobook.render.pipeline import make_plan
+from audiobook.sources import load_document
+from tests.support.epub import (
     BOOK_AUTHOR,
     BOOK_ID,
     BOOK_TITLE,
@@ -23,12 +29,6 @@ from epubfixtures import (
     build_epub,
     expected_chapters,
 )
-from PIL import Image
-
-from audiobook.config import Config, load_profile
-from audiobook.errors import InputError
-from audiobook.render.pipeline import make_plan
-from audiobook.sources import load_document
 
 
 @pytest.mark.parametrize("version", [3, 2], ids=["epub3-nav", "epub2-ncx"])

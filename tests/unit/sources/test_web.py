@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from webfixtures import (
+
+from audiobook.config import Config, FetchConfig, load_profile
+from audiobook.errors import InputError
+from audiobook.models import Document
+from audiobook.render.pipeline import make_plan
+from audiobook.sources import load_document, parse_ref
+from tests.support.web import (
     CN_AUTHOR,
     CN_BODY,
     CN_CLUTTER,
@@ -26,12 +32,6 @@ from webfixtures import (
     ruby_page,
     tw_news_page,
 )
-
-from audiobook.config import Config, FetchConfig, load_profile
-from audiobook.errors import InputError
-from audiobook.models import Document
-from audiobook.render.pipeline import make_plan
-from audiobook.sources import load_document, parse_ref
 
 
 def heard(document: Document) -> list[str]:

@@ -22,14 +22,14 @@ from audiobook.render.pipeline import render
 from audiobook.store.locks import article_lock
 from audiobook.store.prune import cache_info, info_lines, prune_cache
 from audiobook.store.segments import SegmentCache
-from audiobook.testing.edge_service import running_fake
-from tests.test_incremental import article_text, quick_speech, use_fake
+from audiobook.testing.memory_engine import HISTORY
+from tests.support.articles import article_text
 
 HOUR_AGO = time.time() - 3600
 
 
 @pytest.fixture(autouse=True)
-def own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def empty_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("AUDIOBOOK_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path / "cache"
 
@@ -164,20 +164,18 @@ def test_cache_commands(populated: Path, tmp_path: Path) -> None:
     assert missing.returncode == 1 and missing.stderr.startswith("error:") and "Traceback" not in missing.stderr
 
 
-def test_prune_after_a_rate_change_keeps_what_the_render_needs(monkeypatch: pytest.MonkeyPatch,
-                                                               write_article, tmp_path: Path) -> None:
+def test_prune_after_a_rate_change_keeps_what_the_render_needs(memory_engine: str, write_article,
+                                                               tmp_path: Path) -> None:
     root = tmp_path / "out"
     article = write_article(article_text(), "story.md")
     faster = replace(load_profile(), rate="+10%")
-    with running_fake(speech=quick_speech) as fake:
-        use_fake(fake, monkeypatch)
-        first = render(article, Config(), load_profile(), "edge", root)
-        render(article, Config(), faster, "edge", root)
-        result = prune_cache([root], grace_s=0)
-        assert result.segments_removed == first.synth.unique  # the +0% segments nobody uses now
-        assert result.pcms_removed == 0  # renders keep no chapter PCM (the episode joins the chapter MP3s)
-        sent = len(fake.requests)
-        again = render(article, Config(), faster, "edge", root)
-        assert len(fake.requests) == sent
+    first = render(article, Config(), load_profile(), memory_engine, root)
+    render(article, Config(), faster, memory_engine, root)
+    result = prune_cache([root], grace_s=0)
+    assert result.segments_removed == first.synth.unique  # the +0% segments nobody uses now
+    assert result.pcms_removed == 0  # renders keep no chapter PCM (the episode joins the chapter MP3s)
+    sent = len(HISTORY)
+    again = render(article, Config(), faster, memory_engine, root)
+    assert len(HISTORY) == sent
     assert again.changes is not None
     assert (again.changes.segments_synthesized, again.changes.chapters_rebuilt) == (0, [])

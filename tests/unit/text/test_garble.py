@@ -8,14 +8,14 @@ pairs dropped) until an ASCII byte resynchronises it, then full-width forms are 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 from audiobook.models import GarbledSpan
 from audiobook.text.garble import repair_line
+from tests.support import PROJECT
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "deepseek-essay.txt"
+SAMPLE = PROJECT.parent / "shared" / "corpus" / "deepseek-essay.txt"
 
 
 def half_width(text: str) -> str:

@@ -4,15 +4,15 @@ and a few public TN pairs (copied inline from WeTextProcessing's normalizer.txt)
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from audiobook.errors import ConfigError
 from audiobook.text.lexicon import Lexicon, load_lexicon
 from audiobook.text.normalize import Normalizer, Spoken
+from tests.support import PROJECT
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = PROJECT.parent / "shared"
 SAMPLE = SHARED / "corpus" / "deepseek-essay.txt"
 
 
@@ -237,8 +237,6 @@ def test_wetext_readings_are_remembered_so_a_rerender_need_not_load_it() -> None
     """Loading wetext costs ~0.5 s a process; a fragment it read once is not asked again."""
     import subprocess
     import sys
-
-    from tests.conftest import PROJECT
 
     code = ("import sys; from audiobook.text.normalize import wetext_normalize; "
             "print(wetext_normalize('共有1890人参加，占37.5%'), 'wetext' in sys.modules)")

@@ -9,7 +9,7 @@ import pytest
 
 from audiobook.paths import cache_dir
 from audiobook.text import words
-from tests.conftest import EXAMPLE, SAMPLE
+from tests.support import EXAMPLE, SAMPLE
 
 TEXTS = [
     "在人工智能快速发展的今天，我们缺乏的不是资本，而是创新的信心和能力。",
