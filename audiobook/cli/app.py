@@ -165,7 +165,7 @@ def _feed_urls(feeds: list[str] | None, cfg: Config) -> list[str]:
 def feed(config: ConfigOpt = None, output: OutputOpt = None, base_url: SiteUrlOpt = None,
          verbose: VerboseOpt = False) -> None:
     """(Re)write the feed and the show's pages from what is in the output folder; synthesizes nothing."""
-    from ..publish.site import build_site
+    from ..publish.website import build_site
     from ..store.workspace import open_workspace
 
     cfg = _setup(verbose, config)
@@ -203,7 +203,7 @@ def retire(
 ) -> None:
     """Take an episode out of the show (feed, pages, its files); rendering its article again brings it back."""
     from ..errors import PublishError
-    from ..publish.site import build_site
+    from ..publish.website import build_site
     from ..store.episodes import retire_episode
     from ..store.workspace import open_workspace
 

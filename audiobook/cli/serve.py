@@ -3,7 +3,7 @@ phone on the LAN) can open it before anything is uploaded anywhere.
 
 It serves the site as it is on disk, except for the generated files (the feed, the show and
 episode pages, the show cover), which it answers from memory, made for the address it is served
-on (publish/site.py): nothing on disk is written, so what `audiobook publish` copies later still
+on (publish/website.py): nothing on disk is written, so what `audiobook publish` copies later still
 points at `[show] base_url`. They are made again when an episode is rendered, renamed or retired.
 
 What podcast apps need from a host (podcast-standards §1.4): GET and HEAD, byte ranges (Apple's
@@ -33,7 +33,7 @@ from aiohttp import web
 from ..config import Config, load_config
 from ..errors import AudiobookError, PublishError
 from ..publish.pages import PAGE_FILE
-from ..publish.site import site_files
+from ..publish.website import site_files
 from ..store.manifest import MANIFEST_FILE
 from ..store.workspace import IDENTITY_FILE, Workspace, open_workspace
 

@@ -31,7 +31,7 @@ from ..store.locks import no_render_running
 from ..store.workspace import Workspace
 from .feed import load_show
 from .pages import PAGE_FILE
-from .site import STALE_TEMP_S, build_site
+from .website import STALE_TEMP_S, build_site
 
 log = logging.getLogger(__name__)
 

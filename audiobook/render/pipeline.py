@@ -280,7 +280,7 @@ def describe(document: Document, script: Script, limit: int = 200) -> str:
 
 def rebuild_site(ws: Workspace, config: Config) -> Path | None:
     from ..errors import AudiobookError
-    from ..publish.site import build_site
+    from ..publish.website import build_site
 
     try:
         return build_site(ws, config)

@@ -15,6 +15,8 @@ from audiobook.render.changes import diff_sentences
 from audiobook.render.pipeline import plan_article
 from tests.support import PROJECT
 
+pytestmark = pytest.mark.slow  # renders at length
+
 SCRIPT = PROJECT / "scripts" / "bench.py"
 
 

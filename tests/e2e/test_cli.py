@@ -101,6 +101,7 @@ def test_unwritable_output_path_is_a_file(tmp_path: Path) -> None:
 MARKUP_TITLE = "粗体[/b]与[bold red]标记[/] :smile: [link=x]"
 
 
+@pytest.mark.slow
 def test_user_text_is_printed_literally(tmp_path: Path) -> None:
     """Rich markup, emoji codes and highlighting never touch titles, paths or messages."""
     folder = tmp_path / "[red]文件夹[-red]"

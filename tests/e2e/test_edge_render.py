@@ -27,7 +27,7 @@ from audiobook.render.pipeline import RenderResult, render
 from audiobook.render.plan import make_script
 from audiobook.render.synthesize import assign_keys, synthesize_script
 from audiobook.store.segments import SegmentCache
-from audiobook.testing.edge_service import SAMPLE_RATE, FakeEdgeService, Fault, Faults, Speech, running_fake
+from audiobook.testing.edge_service import SAMPLE_RATE, FakeEdgeService, Fault, Faults, Speech
 from audiobook.text.ingest import ingest
 from audiobook.tts.choice import quote_voice_for, voice_for
 from audiobook.tts.edge import EdgeEngine
@@ -99,11 +99,11 @@ def brisk_speech(text: str) -> Speech:
 
 
 @pytest.fixture
-def brisk_fake(edge_client_env: None) -> Iterator[FakeEdgeService]:
-    with running_fake(FakeEdgeService(brisk_speech)) as fake:
-        yield fake
+def brisk_fake(start_fake_edge) -> FakeEdgeService:  # noqa: ANN001
+    return start_fake_edge(brisk_speech, point_engine=False)
 
 
+@pytest.mark.slow
 @needs_sample
 def test_sample_under_faults_sounds_exactly_like_a_clean_render(
         brisk_fake: FakeEdgeService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,6 +162,7 @@ def cli_env(tmp_path: Path, wss_url: str, voices_url: str) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_a_sentence_that_always_fails_stops_the_render_and_only_it_is_redone(
         fake_edge: FakeEdgeService, short_article: Path, tmp_path: Path) -> None:
     (tmp_path / "audiobook.toml").write_text("[edge]\nretries = 1\ntimeout_s = 5\n", encoding="utf-8")
@@ -235,6 +236,7 @@ def test_cli_auto_uses_edge_when_it_answers_and_records_why(
         assert comment(folder / mp3) == "本集由合成语音朗读。"  # which engine: render.json, not the listener's tags
 
 
+@pytest.mark.slow
 def test_auto_falls_back_to_the_kokoro_voice_and_says_why(
         short_article: Path, tmp_path: Path, edge_client_env: None, caplog: pytest.LogCaptureFixture) -> None:
     config = Config()

@@ -19,6 +19,10 @@ from audiobook.errors import InputError, LockedError
 from audiobook.render.pipeline import RenderResult, render
 from audiobook.store.episodes import claim_episode, load_identities, retire_episode
 from audiobook.store.workspace import Workspace, open_workspace
+from audiobook.testing.memory_engine import NAME as MEMORY
+
+# Episode identity does not depend on the voice: the in-memory engine reads.
+pytestmark = pytest.mark.usefixtures("memory_engine")
 
 
 def article(folder: Path, title: str, body: str = "第一句话。第二句话。", name: str = "a.md",
@@ -30,7 +34,7 @@ def article(folder: Path, title: str, body: str = "第一句话。第二句话�
 
 
 def run(path: Path, out: Path) -> RenderResult:
-    return render(path, load_config(None), load_profile("default"), "local", out)
+    return render(path, load_config(None), load_profile("default"), MEMORY, out)
 
 
 def feed_items(out: Path) -> list[feedparser.FeedParserDict]:
@@ -113,7 +117,7 @@ def test_retire_takes_an_episode_out_and_rendering_brings_it_back(tmp_path: Path
     retired = retire_episode(ws, str(tmp_path / "gone.md"))
     assert retired.guid == gone.guid and retired.retired
     assert not gone.folder.exists() and not gone.manifest.exists()
-    from audiobook.publish.site import build_site
+    from audiobook.publish.website import build_site
     build_site(ws, load_config(None))
     assert [i.id for i in feed_items(out)] == [keep.guid]
     assert "退休" not in (out / "site" / "index.html").read_text(encoding="utf-8")

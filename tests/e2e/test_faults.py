@@ -38,6 +38,7 @@ def files_match_manifest(out: Path) -> None:
         assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"], path.name
 
 
+@pytest.mark.slow
 def test_kill_9_during_a_rerender_leaves_the_previous_render_whole(slow_fake: FakeEdgeService,
                                                                     numbered_render: tuple[Path, Path, Path]) -> None:
     article, out, config = numbered_render

@@ -70,6 +70,7 @@ def feed_titles(out: Path) -> list[str]:
     return [e.title for e in parsed.entries]
 
 
+@pytest.mark.slow
 def test_follow_twice_edit_one_sentence_new_entry_left_feed_retired(web: WebServer, tmp_path: Path) -> None:
     out = tmp_path / "out"
     site = posts()

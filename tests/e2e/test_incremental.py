@@ -129,6 +129,7 @@ def test_edge_one_sentence_edit_touches_one_chapter(warm_fake_voice: None, start
     assert new_length == (folder / manifest(folder)["episode"]["file"]).stat().st_size
 
 
+@pytest.mark.slow
 def test_edge_settings_invalidate_what_they_shape(quick_fake: FakeEdgeService, write_article,
                                                   tmp_path: Path) -> None:
     edge_fake = quick_fake
@@ -168,6 +169,7 @@ def test_edge_settings_invalidate_what_they_shape(quick_fake: FakeEdgeService, w
     assert {r.voice for r in edge_fake.requests[-unique:]} == {"zh-CN-YunxiNeural"}
 
 
+@pytest.mark.slow
 @needs_sample
 def test_sample_one_sentence_edit(quick_fake: FakeEdgeService, tmp_path: Path) -> None:
     """The real article (through the fake with a cheap voice): one edit, one request, one chapter."""

@@ -11,6 +11,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from audiobook.config import Config, load_profile
 from audiobook.render.pipeline import plan_article
 from audiobook.render.synthesize import assign_keys
@@ -21,6 +23,8 @@ from audiobook.testing.edge_service import FakeEdgeService
 from audiobook.tts.choice import engine_version, voice_for
 from tests.support.articles import NUMBERED_TITLE as TITLE
 from tests.support.articles import SENTENCES, start_render, wait_for
+
+pytestmark = pytest.mark.slow  # renders at length
 
 
 def test_killed_render_resumes_without_repeating_work(slow_fake: FakeEdgeService,

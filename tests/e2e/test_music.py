@@ -183,6 +183,7 @@ def test_bad_music_files_stop_the_render_before_any_synthesis(tmp_path: Path, mo
     assert not (tmp_path / "out" / "site").exists()  # nothing was made
 
 
+@pytest.mark.slow
 def test_bad_music_through_the_cli_is_one_line(tmp_path: Path) -> None:
     from tests.support.cli import assert_one_line_error, run
 

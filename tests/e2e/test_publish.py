@@ -24,6 +24,8 @@ from audiobook.render.pipeline import render
 from audiobook.store.workspace import open_workspace
 from tests.support.stockhost import needs_nginx, nginx_serving, public_folder, readable_by_others
 
+pytestmark = pytest.mark.slow  # drives a stock web server and a podcast app
+
 ARTICLE = "---\ntitle: {title}\nauthor: 林晓\n---\n\n## 第一章\n\n第一句话。第二句话。\n\n## 第二章\n\n{last}\n"
 
 

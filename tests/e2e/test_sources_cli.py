@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import assert_one_line_error, run
 from tests.support.web import Post, Route, WebServer, cn_news_page, rss_feed, short_body
 
@@ -39,6 +41,7 @@ def test_render_url_then_again_fetches_conditionally_and_synthesizes_nothing(web
     assert identity["source"] == url
 
 
+@pytest.mark.slow
 def test_bad_urls_fail_in_one_line_and_write_nothing(web: WebServer, tmp_path: Path) -> None:
     web.routes["/slow"] = Route(cn_news_page().encode(), delay_s=10)
     web.routes["/doc.pdf"] = Route(b"%PDF-1.4", "application/pdf")
@@ -52,6 +55,7 @@ def test_bad_urls_fail_in_one_line_and_write_nothing(web: WebServer, tmp_path: P
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_follow_cli(web: WebServer, tmp_path: Path) -> None:
     posts = [Post("/p/a.html", "早餐的学问", "2026-11-18", short_body("早餐", 1)),
              Post("/p/b.html", "午睡的好处", "2026-11-19", short_body("午睡", 1))]

@@ -27,7 +27,7 @@ from audiobook.audio.ffmpeg import decode_pcm
 from audiobook.cli.serve import Forbidden, resolve_request
 from audiobook.config import Config, ShowConfig
 from audiobook.publish.feed import NS
-from audiobook.publish.site import build_site
+from audiobook.publish.website import build_site
 from audiobook.store.workspace import Workspace
 from tests.support.shows import make_article, manifest_of, rerender
 

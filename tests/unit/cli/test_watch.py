@@ -174,6 +174,7 @@ class Lines:
         raise AssertionError(f"no matching line; saw: {self.seen}")
 
 
+@pytest.mark.slow
 def test_watch_command(own_cache: Path, quick_fake: FakeEdgeService, tmp_path: Path) -> None:
     article = tmp_path / "story.md"
     article.write_text(article_text(), encoding="utf-8")

@@ -26,7 +26,7 @@ from audiobook.config import Config, FeedConfig, ShowConfig
 from audiobook.errors import ConfigError, PublishError
 from audiobook.publish.feed import NS, podcast_guid
 from audiobook.publish.feed import feed_xml as workspace_feed_xml
-from audiobook.publish.site import build_site
+from audiobook.publish.website import build_site
 from audiobook.showrules import APPLE_CATEGORIES
 from audiobook.store.workspace import Workspace
 from tests.support.shows import make_article, rerender

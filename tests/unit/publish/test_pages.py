@@ -14,7 +14,7 @@ from lxml import html
 
 from audiobook.config import Config, FeedConfig, ShowConfig
 from audiobook.publish.feed import load_show
-from audiobook.publish.site import build_site, site_files
+from audiobook.publish.website import build_site, site_files
 from audiobook.store.workspace import Workspace
 from tests.support.shows import make_article
 

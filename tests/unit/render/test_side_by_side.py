@@ -64,6 +64,12 @@ def test_gate_opens_each_chapter_once_and_stops_every_waiter() -> None:
         gate.wait(1)  # stopped: even an open chapter is not started any more
 
 
+def test_a_gate_with_a_timeout_fails_instead_of_waiting_forever() -> None:
+    gate = ChapterGate(timeout_s=0.05)
+    with pytest.raises(TimeoutError, match="chapter 2"):
+        gate.wait(2)
+
+
 class _Recording:
     """The real local engine (one worker: segments finish in the order they are sent), recording
     the order segments finish in."""

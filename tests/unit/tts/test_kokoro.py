@@ -86,6 +86,7 @@ def kokoro() -> model.KokoroModel:
     return model.KokoroModel()
 
 
+@pytest.mark.slow
 def test_synthesis_is_speech_of_a_plausible_length_and_deterministic(kokoro: model.KokoroModel) -> None:
     text = "我们今天讨论如何在城市里种植蔬菜，并且保持耐心。"
     first = render(kokoro, text, "zf_xiaoyi", 1.0)
@@ -101,6 +102,7 @@ def test_synthesis_is_speech_of_a_plausible_length_and_deterministic(kokoro: mod
     assert not np.array_equal(male.samples[:24000], first.samples[:24000])
 
 
+@pytest.mark.slow
 def test_a_unit_longer_than_the_model_reads_is_split_and_joined(kokoro: model.KokoroModel) -> None:
     long = "，".join(["我们今天讨论如何在城市里种植蔬菜"] * 8) + "。"
     ids = model.token_ids(phonemes(long))
@@ -110,6 +112,7 @@ def test_a_unit_longer_than_the_model_reads_is_split_and_joined(kokoro: model.Ko
     assert len(render(kokoro, long, "zf_xiaoyi", 1.0).samples) / 24000 > 15
 
 
+@pytest.mark.slow
 def test_the_engine_reports_each_request_and_checks_voices() -> None:
     done: list[tuple[str, Synthesis]] = []
     with KokoroEngine() as engine:
@@ -152,6 +155,7 @@ def test_a_damaged_voice_pack_is_an_error(tmp_path: Path, monkeypatch: pytest.Mo
         model.load_voice("zf_xiaoyi")
 
 
+@pytest.mark.slow
 def test_render_an_article_with_kokoro_and_a_quote_voice(tmp_path: Path) -> None:
     from audiobook.audio.ffmpeg import decode_pcm
     from audiobook.render.pipeline import render as render_article
