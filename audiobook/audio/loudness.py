@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 TARGET_LUFS = -19.0  # mono spoken word (−16 stereo); DESIGN.md §5
 TRUE_PEAK_DBTP = -1.0
 # Room under the ceiling for MP3 coding overshoot (beyond LAME's own gain, which master()
-# measures and compensates). Measured: see the module docstring of tests/test_loudness.py.
+# measures and compensates). Measured: see the module docstring of tests/unit/audio/test_loudness.py.
 MP3_HEADROOM_DB = 1.0
 OVERSAMPLE = 4  # BS.1770 Annex 2 asks for ≥ 4× at 48 kHz
 LIMITER_WINDOW_MS = 5.0  # gain reaches its minimum this long before a peak and recovers as fast

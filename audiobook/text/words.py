@@ -5,7 +5,7 @@ dict: 0.7-1.3 s on our machines, paid by every render that segments any text (re
 edited sentence included). Here the same dictionary lives in one sorted index file in the user
 cache (built once per jieba dictionary, from jieba's own data), is read in a few milliseconds
 and answered by binary search. A jieba Tokenizer given this index as its FREQ cuts exactly as
-jieba's default one does (tests/test_words.py checks it on real text): it only ever asks
+jieba's default one does (tests/unit/text/test_words.py checks it on real text): it only ever asks
 whether a fragment is in FREQ and for its frequency.
 """
 
