@@ -9,7 +9,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import ConfigError
 from .paths import voices_dir
@@ -17,6 +17,7 @@ from .showrules import check_base_url, check_category
 from .tts.registry import ENGINE_NAMES, ENGINES
 
 CONFIG_FILE = "audiobook.toml"
+T = TypeVar("T")
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -35,9 +36,9 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax") from exc
 
 
-def fill_dataclass(cls: type, data: dict[str, Any], where: str) -> Any:
+def fill_dataclass(cls: type[T], data: dict[str, Any], where: str) -> T:
     """Build dataclass `cls` from a TOML table, rejecting unknown keys and wrong types."""
-    allowed = {f.name: f for f in fields(cls)}
+    allowed = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]  # cls is a dataclass
     unknown = sorted(set(data) - set(allowed))
     if unknown:
         raise ConfigError(
@@ -112,8 +113,8 @@ class BoilerplateConfig:
     """Extra regexes (matched against a whole stripped line) for lines not to narrate.
     `disable` names default rules to switch off."""
 
-    patterns: list = field(default_factory=list)
-    disable: list = field(default_factory=list)
+    patterns: list[str] = field(default_factory=list)
+    disable: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -139,7 +140,7 @@ class FetchConfig:
 class FollowConfig:
     """`audiobook follow` (and `watch --follow`): the sites' feeds followed into this show."""
 
-    feeds: list = field(default_factory=list)  # RSS/Atom URLs
+    feeds: list[str] = field(default_factory=list)  # RSS/Atom URLs
     limit: int = 10  # newest entries of each feed that are rendered
     poll_minutes: float = 30.0  # how often `watch --follow` reads the feeds
 

@@ -2,12 +2,18 @@
 
 ingest → Document → plan → Script (chapters of Sentences with display and spoken text)
 → synthesize (Segments in the cache) → assemble → publish.
+
+The speech data (Voice, SynthRequest, Synthesis, Boundary) is here too: engines produce it, the
+segment cache stores it, assembly reads it.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MUSIC_ROLES = ("intro", "outro", "transition")  # the show's own audio around the narration (audio/music.py)
 BlockKind = Literal["heading", "subheading", "paragraph", "list_item"]
@@ -73,6 +79,7 @@ class Sentence:
     paragraph: int = 0  # index of the paragraph within its chapter
     lexicon_hits: list[str] = field(default_factory=list)
     quote: bool = False  # quoted speech: read by the profile's quote voice when it has one
+    key: str = ""  # its segment's cache key, once the engine and voices are known (render/synthesize.py)
 
 
 @dataclass
@@ -81,6 +88,11 @@ class Chapter:
     title: str
     sentences: list[Sentence]
     source: str = ""  # where its text came from: a page URL, an EPUB spine item ("" = the article file)
+
+    @property
+    def keys(self) -> list[str]:
+        """Its sentences' segment keys, in reading order."""
+        return [s.key for s in self.sentences]
 
 
 @dataclass
@@ -100,4 +112,53 @@ class Script:
     episode_id: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The plan as `render --dry-run --json` prints it (without segment keys: they belong to a render)."""
+        data = asdict(self)
+        for chapter in data["chapters"]:
+            for sentence in chapter["sentences"]:
+                del sentence["key"]
+        return data
+
+
+# ---------------------------------------------------------------------------- speech
+
+
+@dataclass(frozen=True)
+class Voice:
+    """What shapes the sound of a segment (part of the segment cache key)."""
+
+    engine: str  # a registry name: "local" | "kokoro" | "edge"
+    name: str  # e.g. "zh-CN-XiaoxiaoNeural" or "baker" for the embedded voice
+    rate: str = "+0%"
+    pitch: str = "+0Hz"
+    volume: str = "+0%"
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A word or sentence boundary reported by the engine, times in ms from segment start."""
+
+    text: str
+    offset_ms: float
+    duration_ms: float
+
+
+@dataclass(frozen=True)
+class SynthRequest:
+    key: str  # segment cache key
+    text: str  # spoken text (never empty of speakable characters)
+    voice: Voice
+    # Engines start lower groups first (the synthesis stage passes its chapter order, so each
+    # chapter completes as a whole and is assembled while later ones are still synthesizing).
+    group: int = 0
+
+
+@dataclass
+class Synthesis:
+    samples: np.ndarray  # mono int16 PCM at sample_rate
+    sample_rate: int
+    boundaries: list[Boundary] = field(default_factory=list)
+
+    @property
+    def duration_ms(self) -> float:
+        return 1000.0 * len(self.samples) / self.sample_rate

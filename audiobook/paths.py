@@ -9,6 +9,7 @@ from pathlib import Path
 import platformdirs
 
 ENV_CACHE_DIR = "AUDIOBOOK_CACHE_DIR"
+WEB_DIR = "web"  # under cache_dir(): fetched bodies and their validators (sources/fetch.py)
 
 
 def cache_dir() -> Path:

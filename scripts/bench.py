@@ -381,13 +381,14 @@ def fake_process(speech: str, latency_s: float) -> Iterator[tuple[str, str]]:
     """The fake Edge service in a process of its own, as the real service is on another machine:
     its websocket and audio work must not share this process's interpreter (the GIL) with the
     client being measured. Yields (wss_url, voices_url)."""
-    from audiobook.tts.fakeserver import TRUSTED_CLIENT_TOKEN, VOICES_PATH, WSS_PATH
+    from audiobook.testing.edge_service import TRUSTED_CLIENT_TOKEN, VOICES_PATH, WSS_PATH
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "audiobook.tts.fakeserver", "--port", str(port), "--speech", speech,
-                             "--latency", str(latency_s)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "audiobook.testing.edge_service", "--port", str(port),
+                             "--speech", speech, "--latency", str(latency_s)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert proc.stdout is not None
         if "fake edge TTS on" not in proc.stdout.readline():  # printed once it listens
@@ -406,10 +407,10 @@ def bench_edge(article: Path, scales: list[int], latency_s: float = 0.3, speech:
     """EdgeEngine against the fake service, on the article's spoken sentences (copies of them for
     scales > 1: the same texts under distinct keys, each sent as its own request)."""
     from audiobook.config import EdgeConfig, load_config, load_profile
-    from audiobook.pipeline import plan_article
-    from audiobook.tts.base import SynthRequest
+    from audiobook.models import SynthRequest
+    from audiobook.render.pipeline import plan_article
+    from audiobook.tts.choice import voice_for
     from audiobook.tts.edge import ENV_VOICES_URL, ENV_WSS_URL, EdgeEngine
-    from audiobook.tts.select import voice_for
 
     cap = concurrency or EdgeConfig().concurrency
     profile = load_profile("default")

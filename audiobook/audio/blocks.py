@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import AudioError
-from ..memo import recall, remember
 from ..models import Sentence
+from ..store.memo import recall, remember
 from .dsp import k_weighting
 from .ffmpeg import MP3_RATE
 from .loudness import gated_loudness, gating_energies, true_peak

@@ -3,7 +3,7 @@ the BS.1770 K-weighting filter, and centred sliding minimum and mean.
 
 scipy.signal (and pyloudnorm, which imports it) takes 2-4 s to import on our 2-core machines:
 more than building a chapter's audio. These are the few operations we used from them, computed
-the same way (tests/test_dsp.py checks each against scipy and pyloudnorm):
+the same way (tests/unit/audio/test_dsp.py checks each against scipy and pyloudnorm):
 
 - `resample_poly` is scipy's (same Kaiser-windowed FIR, same alignment and output length),
   done as one matrix product per call: output sample up*q + r is row q of a strided view of the

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AudioError
-from ..fsutil import atomic_path
+from ..store.files import atomic_path
 
 MP3_RATE = 44100  # MPEG-1 Layer III; 32/48 kHz are MPEG-1 too, 22.05/24 kHz would silently be MPEG-2
 
@@ -25,7 +25,7 @@ def ffmpeg_exe() -> str:
     try:
         import imageio_ffmpeg
 
-        return imageio_ffmpeg.get_ffmpeg_exe()
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
     except Exception as exc:  # imageio-ffmpeg raises RuntimeError when the binary is missing
         raise AudioError(f"ffmpeg not available ({exc}); reinstall with `uv sync`") from exc
 
@@ -186,7 +186,7 @@ def mp3_encoder_gain_db(bitrate_kbps: int, sample_rate: int = MP3_RATE) -> float
     the bundled lame; 1.0 from 256 kbit/s), so an MP3 reads quieter than its PCM. Mastering
     adds this back to hit the loudness target on the encoded file. The probe (~0.2 s) is
     remembered per ffmpeg binary, so a re-render does not encode it again."""
-    from ..memo import remembered
+    from ..store.memo import remembered
 
     exe = Path(ffmpeg_exe())
     stat = exe.stat()

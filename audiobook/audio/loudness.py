@@ -14,19 +14,18 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from .dsp import k_weighting, sliding_mean, sliding_min, upsampled_bounds, upsampled_rows
-from .ffmpeg import ebur128, mp3_encoder_gain_db
+from .ffmpeg import mp3_encoder_gain_db
 
 log = logging.getLogger(__name__)
 
 TARGET_LUFS = -19.0  # mono spoken word (−16 stereo); DESIGN.md §5
 TRUE_PEAK_DBTP = -1.0
 # Room under the ceiling for MP3 coding overshoot (beyond LAME's own gain, which master()
-# measures and compensates). Measured: see the module docstring of tests/test_loudness.py.
+# measures and compensates). Measured: see the module docstring of tests/unit/audio/test_loudness.py.
 MP3_HEADROOM_DB = 1.0
 OVERSAMPLE = 4  # BS.1770 Annex 2 asks for ≥ 4× at 48 kHz
 LIMITER_WINDOW_MS = 5.0  # gain reaches its minimum this long before a peak and recovers as fast
@@ -257,9 +256,3 @@ def _limiter_summary(limiter_gain: np.ndarray) -> tuple[float, float]:
     """(share of samples turned down by more than 0.1 dB in %, the largest reduction in dB)"""
     limited = 100.0 * float(np.count_nonzero(limiter_gain < db_to_gain(-0.1))) / max(1, len(limiter_gain))
     return limited, -20.0 * math.log10(max(float(limiter_gain.min(initial=1.0)), 1e-6))
-
-
-def measure_file(path: Path) -> tuple[float, float]:
-    """(integrated LUFS, true peak dBTP) of an encoded file, measured by ffmpeg's ebur128 alone."""
-    summary = ebur128(path)
-    return summary.integrated_lufs, summary.true_peak_dbtp

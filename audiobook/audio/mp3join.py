@@ -1,4 +1,4 @@
-"""Joining MP3s without re-encoding: a chapter from its blocks (chapterbuild.py), the full
+"""Joining MP3s without re-encoding: a chapter from its blocks (render/chapter_audio.py), the full
 episode from its chapters.
 
 Every part is encoded once (CBR, same rate and bitrate). The joined file is the parts' audio
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AudioError
-from ..fsutil import atomic_write_bytes
+from ..store.files import atomic_write_bytes
 from .xing import crc16, crc16_combine, info_frame, is_info_frame, lame_delay_padding, recorded_music_crc
 
 SAMPLES_PER_FRAME = 1152  # MPEG-1 Layer III

@@ -9,7 +9,7 @@ true-peak limiter under the ceiling (music is usually mastered far louder than s
 it by peak would leave it several LU too loud). The narration is mastered to that same target,
 so the two sit at one loudness without either depending on the other.
 
-Each piece is encoded once, as its own part of the episode (episodemusic.py): an edit re-encodes
+Each piece is encoded once, as its own part of the episode (render/music.py): an edit re-encodes
 no music and a new outro re-encodes no chapter. A piece's `content` key hashes the file's bytes
 (not its path), its role's fades and the mastering settings: the same key means the same frames.
 """
@@ -23,18 +23,19 @@ import math
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from ..errors import AudioError, MusicError
+from ..store.files import file_sha256
 from .ffmpeg import MP3_RATE, decode_pcm, ffmpeg_exe
 from .loudness import integrated_lufs, master
 
 if TYPE_CHECKING:
     from pydub import AudioSegment
 
-    from ..chapterbuild import AudioSettings
+    from ..render.chapter_audio import AudioSettings
 
 MUSIC_VERSION = 1  # bump when preparing music changes its samples
 # The longest file accepted per role: an outro may be a whole song, a transition plays between
@@ -67,7 +68,7 @@ def read_source(role: str, value: str, folder: Path, where: str) -> MusicSource:
     path = given if given.is_absolute() else folder / given
     where = f"{where} = {value!r}"
     try:
-        sha256, size = file_digest(path)
+        sha256, size = file_sha256(path), path.stat().st_size
     except FileNotFoundError:
         raise MusicError(f"{where}: no file {path}; check the path (relative to {folder})") from None
     except IsADirectoryError:
@@ -77,16 +78,6 @@ def read_source(role: str, value: str, folder: Path, where: str) -> MusicSource:
     if not size:
         raise MusicError(f"{where}: {path} is empty; give an audio file ({FORMATS})")
     return MusicSource(role, path, where, sha256)
-
-
-def file_digest(path: Path) -> tuple[str, int]:
-    """(sha256, size) of a file, read in pieces: a 2-hour WAV is hashed, not held in memory."""
-    h, size = hashlib.sha256(), 0
-    with open(path, "rb") as fh:
-        for piece in iter(lambda: fh.read(1 << 20), b""):
-            h.update(piece)
-            size += len(piece)
-    return h.hexdigest(), size
 
 
 def fades_ms(role: str, fade_ms: int) -> tuple[int, int]:
@@ -111,7 +102,7 @@ def _pydub() -> type[AudioSegment]:
         warnings.simplefilter("ignore")
         from pydub import AudioSegment
     AudioSegment.converter = ffmpeg_exe()  # never ffprobe: we hand pydub raw PCM, decoded by ffmpeg.py
-    return AudioSegment
+    return cast("type[Any]", AudioSegment)
 
 
 def _silence_ms(segment: AudioSegment, threshold_dbfs: float) -> int:
@@ -173,7 +164,7 @@ def prepare_music(source: MusicSource, fade_ms: int, settings: AudioSettings, ch
 
 def _digest_or_none(path: Path) -> str | None:
     try:
-        return file_digest(path)[0]
+        return file_sha256(path)
     except OSError:
         return None
 

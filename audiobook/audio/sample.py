@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fsutil import atomic_write_bytes
+from ..store.files import atomic_write_bytes
 from .ffmpeg import MP3_RATE, encode_mp3_bytes
 
 

@@ -6,7 +6,7 @@ The header is an audio frame of silence holding: the frame count, the byte count
 seek table, and the LAME extension with the encoder delay and padding (so decoders trim them and
 playback is gapless: the decoded length is exactly the PCM's), the music length, and two
 CRC-16s (the music's and the tag's own). Fields are laid out as ffmpeg's mp3 muxer writes them
-(libavformat/mp3enc.c), which is what tests/test_xing.py compares against.
+(libavformat/mp3enc.c), which is what tests/unit/audio/test_xing.py compares against.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError, features
+from PIL import ExifTags, Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError, features
 
 from ..errors import InputError, PublishError
 from .linebreak import break_lines
@@ -126,7 +126,7 @@ def _problems(image: Image.Image, nbytes: int) -> list[str]:
         found.append(f"{image.width}×{image.height} is not square")
     elif not MIN_SIDE <= image.width <= MAX_SIDE:
         found.append(f"{image.width} px is outside {MIN_SIDE}–{MAX_SIDE}")
-    if image.getexif().get(ImageOps.ExifTags.Base.Orientation, 1) != 1:
+    if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:
         found.append("it is rotated by its EXIF orientation")
     if nbytes > MAX_COVER_BYTES:
         found.append(f"{nbytes // 1000} kB is over {MAX_COVER_BYTES // 1000} kB")

@@ -26,12 +26,12 @@ from pathlib import Path, PurePosixPath
 
 from ..config import Config
 from ..errors import PublishError
-from ..fsutil import atomic_path, atomic_write_text, file_mode, remove_stale_temps
-from ..lock import no_render_running
-from ..workspace import Workspace
+from ..store.files import atomic_path, atomic_write_text, file_mode, remove_stale_temps
+from ..store.locks import no_render_running
+from ..store.workspace import Workspace
 from .feed import load_show
 from .pages import PAGE_FILE
-from .site import STALE_TEMP_S, build_site
+from .website import STALE_TEMP_S, build_site
 
 log = logging.getLogger(__name__)
 

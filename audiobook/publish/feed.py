@@ -28,7 +28,7 @@ from .. import __version__
 from ..config import Config
 from ..errors import ConfigError, PublishError
 from ..showrules import check_base_url, check_category
-from ..workspace import Workspace
+from ..store.workspace import Workspace
 from .feed_articles import Article, MediaFile, load_articles
 from .wording import synthetic_voice_note
 
@@ -229,7 +229,7 @@ def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str)
 
 
 def _channel(show: Show, articles: list[Article]) -> etree._Element:
-    rss = etree.Element("rss", nsmap=NS, version="2.0")  # type: ignore[arg-type]
+    rss = etree.Element("rss", nsmap=NS, version="2.0")
     ch = _el(rss, "channel")
     _el(ch, "title", show.title)
     _el(ch, "link", show.link)

@@ -6,17 +6,24 @@ must not point at files that are missing or lie about their size.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from ..errors import PublishError
-from ..workspace import MANIFEST_FORMAT, Workspace
+from ..store.files import file_sha256
+from ..store.manifest import (
+    MANIFEST_FORMAT,
+    ChapterRecord,
+    EpisodeRecord,
+    ManifestError,
+    NotAManifest,
+    UnreadableManifest,
+    load_manifest,
+)
+from ..store.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +84,7 @@ class Article:
     cover: Cover | None
     episode: MediaFile
     chapters: list[ChapterFile]
-    intro_title: str = ""  # the intro music's chapter, from 0 to the first chapter (episodemusic.py)
+    intro_title: str = ""  # the intro music's chapter, from 0 to the first chapter (render/music.py)
 
     @property
     def marks(self) -> list[tuple[int, str]]:
@@ -118,66 +125,57 @@ def load_articles(ws: Workspace) -> list[Article]:
 def read_render_json(path: Path, site: Path) -> Article:
     """The article a manifest (state/<guid>/render.json) describes; its files are in site/<slug>."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = load_manifest(path)
+    except (OSError, UnreadableManifest) as exc:
         raise BrokenRender(f"can't read {path.name} ({exc}); render the article again") from exc
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
-        raise BrokenRender(f"{path.name} is not render.json format {MANIFEST_FORMAT}; render the article again")
-    slug = _get(data, "slug", str)
+    except NotAManifest as exc:
+        raise BrokenRender(f"{path.name} is not render.json format {MANIFEST_FORMAT}; render the article again") \
+            from exc
+    except ManifestError as exc:
+        raise BrokenRender(str(exc)) from exc
+    slug = data.slug
     if not slug or slug != Path(slug).name or slug.startswith(".") or "\\" in slug:
         raise BrokenRender(f"folder name {slug!r} is not a plain name; render the article again")
-    if data.get("guid") != path.parent.name:
-        raise BrokenRender(f"it names guid {data.get('guid')!r}; render the article again")
+    if data.guid != path.parent.name:
+        raise BrokenRender(f"it names guid {data.guid!r}; render the article again")
+    if not data.first_rendered:
+        raise BrokenRender("render.json has no 'first_rendered'; render the article again")
     folder = site / slug
-    try:
-        first = _timestamp(data["first_rendered"], "first_rendered")
-        chapters = [_chapter(folder, c) for c in _get(data, "chapters", list)]
-        if len({c.index for c in chapters}) != len(chapters):
-            raise BrokenRender("two chapters have the same index")
-        return Article(
-            slug=slug,
-            guid=path.parent.name,
-            title=_nonempty(data, "title"),
-            author=_get(data, "author", str),
-            language=_get(data, "language", str),
-            description=_get(data, "description", str),
-            first_rendered=first,
-            rendered_at=_timestamp(data.get("rendered_at") or data["first_rendered"], "rendered_at"),
-            published=_published(_get(data, "date", str), first),
-            cover=_cover(folder, data.get("cover")),
-            episode=_media(folder, _get(data, "episode", dict)),
-            chapters=sorted(chapters, key=lambda c: c.index),
-            intro_title=_intro_title(data["episode"], chapters),
-        )
-    except KeyError as exc:
-        raise BrokenRender(f"render.json has no {exc.args[0]!r}; render the article again") from exc
+    first = _timestamp(data.first_rendered, "first_rendered")
+    chapters = [_chapter(folder, c) for c in data.chapters]
+    if len({c.index for c in chapters}) != len(chapters):
+        raise BrokenRender("two chapters have the same index")
+    return Article(
+        slug=slug,
+        guid=path.parent.name,
+        title=_nonempty(data.title, "title"),
+        author=data.author,
+        language=data.language,
+        description=data.description,
+        first_rendered=first,
+        rendered_at=_timestamp(data.rendered_at or data.first_rendered, "rendered_at"),
+        published=_published(data.date, first),
+        cover=_cover(folder, data.cover),
+        episode=_media(folder, data.episode),
+        chapters=sorted(chapters, key=lambda c: c.index),
+        intro_title=_intro_title(data.episode, chapters),
+    )
 
 
-def _intro_title(episode: dict[str, Any], chapters: list[ChapterFile]) -> str:
+def _intro_title(episode: EpisodeRecord, chapters: list[ChapterFile]) -> str:
     """The intro's chapter title when the episode starts with intro music before its first chapter."""
-    title = episode.get("intro_title")
-    if not isinstance(title, str) or not chapters or min(c.start_ms for c in chapters) <= 0:
+    if not chapters or min(c.start_ms for c in chapters) <= 0:
         return ""
-    return title.strip()
+    return episode.intro_title.strip()
 
 
-def _get(data: dict[str, Any], key: str, kind: type) -> Any:
-    value = data.get(key, kind())
-    if value is None:
-        value = kind()
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise BrokenRender(f"{key!r} should be a {kind.__name__}, got {value!r}")
-    return value
-
-
-def _nonempty(data: dict[str, Any], key: str) -> str:
-    value = _get(data, key, str).strip()
-    if not value:
+def _nonempty(value: str, key: str) -> str:
+    if not value.strip():
         raise BrokenRender(f"{key!r} is empty")
-    return value
+    return value.strip()
 
 
-def _timestamp(value: Any, key: str) -> datetime:
+def _timestamp(value: str, key: str) -> datetime:
     try:
         stamp = datetime.fromisoformat(value)
     except (TypeError, ValueError) as exc:
@@ -202,9 +200,9 @@ def _published(date: str, first_rendered: datetime) -> datetime:
     return first_rendered if first_rendered.astimezone(UTC).date() == day_start.date() else day_start
 
 
-def _file_in(folder: Path, name: Any, what: str) -> Path:
+def _file_in(folder: Path, name: str | None, what: str) -> Path:
     """A file named in render.json: a plain name inside the article folder that exists."""
-    if not isinstance(name, str) or name != Path(name).name or name.startswith(".") or "\\" in name:
+    if not name or name != Path(name).name or name.startswith(".") or "\\" in name:
         raise BrokenRender(f"{what} file name {name!r} is not a plain file name")
     path = folder / name
     if not path.is_file():
@@ -212,8 +210,7 @@ def _file_in(folder: Path, name: Any, what: str) -> Path:
     return path
 
 
-def _sidecar(folder: Path, data: dict[str, Any], key: str) -> str | None:
-    name = data.get(key)
+def _sidecar(folder: Path, name: str | None, key: str) -> str | None:
     if not name:
         return None
     try:
@@ -221,56 +218,46 @@ def _sidecar(folder: Path, data: dict[str, Any], key: str) -> str | None:
     except BrokenRender as exc:
         log.warning("%s: %s; publishing without it", folder.name, exc)
         return None
-    return str(name)
+    return name
 
 
-def _media(folder: Path, data: dict[str, Any]) -> MediaFile:
-    path = _file_in(folder, data.get("file"), "audio")
+def _media(folder: Path, data: ChapterRecord | EpisodeRecord) -> MediaFile:
+    path = _file_in(folder, data.file, "audio")
     if path.suffix.lower() != ".mp3":
         raise BrokenRender(f"audio file {path.name} is not an .mp3")
-    duration_ms = _get(data, "duration_ms", int)
+    duration_ms = data.duration_ms
     if duration_ms <= 0:
         raise BrokenRender(f"{path.name} has duration_ms {duration_ms}")
     size = path.stat().st_size
-    sha = _get(data, "sha256", str)
-    if size != data.get("bytes") or not re.fullmatch(r"[0-9a-f]{64}", sha):
+    sha = data.sha256
+    if size != data.bytes or not re.fullmatch(r"[0-9a-f]{64}", sha):
         # render.json is stale (the file was re-tagged or replaced): trust the file.
         log.warning("%s/%s: size or hash in render.json doesn't match the file; using the file's",
                     folder.name, path.name)
-        sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    return MediaFile(path.name, size, sha, duration_ms, _sidecar(folder, data, "vtt"),
-                     _sidecar(folder, data, "srt"), _sidecar(folder, data, "chapters_json"))
+        sha = file_sha256(path)
+    return MediaFile(path.name, size, sha, duration_ms, _sidecar(folder, data.vtt, "vtt"),
+                     _sidecar(folder, data.srt, "srt"), _sidecar(folder, data.chapters_json, "chapters_json"))
 
 
-def _chapter(folder: Path, data: Any) -> ChapterFile:
-    if not isinstance(data, dict):
-        raise BrokenRender(f"a chapter entry is {data!r}, not an object")
-    index = _get(data, "index", int)
+def _chapter(folder: Path, data: ChapterRecord) -> ChapterFile:
+    index = data.index
     if index < 1:
         raise BrokenRender(f"chapter index {index} is not a positive number")
-    start, end = _get(data, "start_ms", int), _get(data, "end_ms", int)
+    start, end = data.start_ms, data.end_ms
     if not 0 <= start < end:
         raise BrokenRender(f"chapter {index} runs from {start} to {end} ms")
-    return ChapterFile(index, _nonempty(data, "title"), start, end, _media(folder, data), _lines(data))
+    return ChapterFile(index, _nonempty(data.title, "title"), start, end, _media(folder, data), _lines(data))
 
 
-def _lines(data: dict[str, Any]) -> tuple[Line, ...]:
-    """The chapter's sentences (cues, with their kinds and paragraphs when recorded); a transcript
-    is extra, so a malformed one is left out rather than failing the episode."""
-    cues, kinds, paragraphs = data.get("cues"), data.get("kinds"), data.get("paragraphs")
-    if not isinstance(cues, list):
-        return ()
-    if not (isinstance(kinds, list) and isinstance(paragraphs, list) and len(kinds) == len(paragraphs) == len(cues)):
+def _lines(data: ChapterRecord) -> tuple[Line, ...]:
+    """The chapter's sentences (cues, with their kinds and paragraphs when recorded)."""
+    cues, kinds, paragraphs = data.cues, data.kinds, data.paragraphs
+    if not len(kinds) == len(paragraphs) == len(cues):
         kinds, paragraphs = ["sentence"] * len(cues), list(range(len(cues)))
-    try:
-        return tuple(Line(int(a), int(b), str(text), str(kind), int(p))
-                     for (a, b, text), kind, p in zip(cues, kinds, paragraphs, strict=True))
-    except (TypeError, ValueError):
-        log.warning("chapter %s: its cues are malformed; publishing it without a transcript", data.get("index"))
-        return ()
+    return tuple(Line(a, b, text, kind, p) for (a, b, text), kind, p in zip(cues, kinds, paragraphs, strict=True))
 
 
-def _cover(folder: Path, name: Any) -> Cover | None:
+def _cover(folder: Path, name: str) -> Cover | None:
     if not name:
         return None
     try:
@@ -278,4 +265,4 @@ def _cover(folder: Path, name: Any) -> Cover | None:
     except BrokenRender as exc:
         log.warning("%s: %s; publishing without art", folder.name, exc)
         return None
-    return Cover(path.name, hashlib.sha256(path.read_bytes()).hexdigest())
+    return Cover(path.name, file_sha256(path))

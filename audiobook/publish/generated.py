@@ -2,19 +2,19 @@
 title (publish/cover.py): ~0.06 s to draw and ~0.06 s to import Pillow, on every render, since
 the file in the output folder is compared with it. The drawing is a pure function of the title,
 author and language, of cover.py and of the Pillow and font packages: remembered under all of
-them (memo.py), a re-render reads it back instead."""
+them (store/memo.py), a re-render reads it back instead."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
 from functools import cache
 from pathlib import Path
 
-from ..memo import remembered
+from ..store.files import file_sha256
+from ..store.memo import remembered
 
 
 def generated_cover(title: str, subtitle: str = "", language: str = "zh-CN") -> bytes:
@@ -34,6 +34,6 @@ def _drawing_version() -> str:
     spec = importlib.util.find_spec(".cover", __package__)
     if spec is None or spec.origin is None:  # not a source install: no cover module to hash
         raise ModuleNotFoundError("audiobook.publish.cover")
-    code = hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()[:16]
+    code = file_sha256(Path(spec.origin))[:16]
     packages = [f"{name}={importlib.metadata.version(name)}" for name in ("pillow", "cvttf-NotoSansCJK-Bold")]
     return "/".join([code, *packages])

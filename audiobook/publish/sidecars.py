@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..fsutil import atomic_write_text
+from ..store.files import atomic_write_text
 from .linebreak import CLAUSE_END, break_lines, display_width
 from .tags import ChapterMark
 

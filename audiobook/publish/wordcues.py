@@ -19,8 +19,8 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
+from ..models import Boundary
 from ..text.ingest import is_speakable_char
-from ..tts.base import Boundary
 from .linebreak import CLAUSE_END, break_lines, display_width, tokens
 from .sidecars import MAX_LINE_COLUMNS, MAX_LINES, Cue
 
@@ -139,7 +139,8 @@ def _proportional(text: str, span_ms: tuple[float, float]) -> np.ndarray:
     if not weights.any():
         weights[:] = 1.0
     before = np.cumsum(weights) - weights
-    return span_ms[0] + (span_ms[1] - span_ms[0]) * before / weights.sum()
+    offsets: np.ndarray = span_ms[0] + (span_ms[1] - span_ms[0]) * before / weights.sum()
+    return offsets
 
 
 def _display_word_starts(text: str, spoken: str, boundaries: Sequence[Boundary]) -> set[int]:
@@ -153,7 +154,7 @@ def _display_word_starts(text: str, spoken: str, boundaries: Sequence[Boundary])
     return {spoken_to_display[pos] for _, pos in _place_words(spoken, boundaries) if pos in spoken_to_display}
 
 
-def _matcher(text: str, spoken: str) -> SequenceMatcher:
+def _matcher(text: str, spoken: str) -> SequenceMatcher[str]:
     return SequenceMatcher(None, _fold(text), _fold(spoken), autojunk=False)
 
 

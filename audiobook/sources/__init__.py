@@ -1,5 +1,5 @@
 """Where articles come from besides .txt/.md files: web pages (a URL or a saved .html), a site's
-feed (followed: `follow.py`), and EPUB books. Each source gives the same `Document` an article file
+feed (followed: `render/follow.py`), and EPUB books. Each source gives the same `Document` an article file
 does, so the rest of the pipeline doesn't know the difference.
 
 The one entry point is `load_document(ref, config)`: `ref` is a URL (http/https) or a file path.
@@ -69,8 +69,8 @@ def load_document(ref: str | Path, config: Config) -> Document:
 
 
 def source_key(document: Document) -> str:
-    """What the episode is found again by (episodes.py): a URL as given, a file's absolute path."""
-    from ..episodes import source_of
+    """What the episode is found again by (store/episodes.py): a URL as given, a file's absolute path."""
+    from ..store.episodes import source_of
 
     return document.source if is_url(document.source) else source_of(Path(document.source))
 

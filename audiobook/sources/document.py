@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from ..config import BoilerplateConfig
 from ..errors import InputError
-from ..fsutil import atomic_write_bytes
 from ..models import Block, Document, DroppedLine, GarbledSpan
 from ..paths import cache_dir
+from ..store.files import atomic_write_bytes
 from ..text.boilerplate import build_rules, match_rule
 from ..text.garble import repair_line
 from ..text.ingest import guess_language, has_speakable, promote_title

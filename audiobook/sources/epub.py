@@ -215,15 +215,15 @@ def _book_blocks(book: Book) -> tuple[list[Block], list[DroppedLine]]:
             dropped.append(DroppedLine(content[0].line if content else 0, summary[:120], reason, href))
             continue
         dropped += _notes(root, href)
-        entry = titles.get(href)
+        chapter = titles.get(href)
         for block in content:  # the book's own headings sit below its chapters
             if block.kind == "heading":
                 block.level = max(block.level, 1) + 1
-        if entry and entry.title:
-            if content and content[0].kind == "heading" and _same_title(content[0].text, entry.title):
+        if chapter and chapter.title:
+            if content and content[0].kind == "heading" and _same_title(content[0].text, chapter.title):
                 content.pop(0)
-            source = f"{href}#{entry.fragment}" if entry.fragment else href
-            blocks.append(Block("heading", entry.title, 0, 1, source))
+            source = f"{href}#{chapter.fragment}" if chapter.fragment else href
+            blocks.append(Block("heading", chapter.title, 0, 1, source))
         elif content and content[0].kind == "heading":  # a chapter the table of contents forgot
             content[0].level = 1
         blocks += content

@@ -8,6 +8,7 @@ import calendar
 import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from ..config import BoilerplateConfig
 from ..errors import InputError
@@ -64,7 +65,7 @@ def read_feed(url: str, limits: FetchLimits | None = None) -> Feed:
     return Feed(url, normalize_space(parsed.feed.get("title", "")), entries, fetched.not_modified)
 
 
-def _entry(raw) -> FeedEntry:
+def _entry(raw: Any) -> FeedEntry:  # raw: a feedparser entry (feedparser has no type hints)
     stamp = raw.get("published_parsed") or raw.get("updated_parsed")
     published = float(calendar.timegm(stamp)) if stamp else 0.0
     summary = _text(raw.get("summary", ""))

@@ -23,15 +23,16 @@ import zlib
 from dataclasses import asdict, dataclass
 from email.message import Message
 from pathlib import Path
+from typing import BinaryIO
 
 from .. import __version__
 from ..errors import InputError, PublishError
-from ..fsutil import atomic_write_bytes, atomic_write_text
-from ..paths import cache_dir
+from ..paths import WEB_DIR, cache_dir
+from ..store.files import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
 
-WEB_DIR = "web"  # under cache_dir(): fetched bodies and their validators
+
 USER_AGENT = f"audiobook/{__version__} (article narrator; fetches each page once, then only if changed)"
 MAX_REDIRECTS = 5
 CHUNK = 64 * 1024
@@ -166,7 +167,7 @@ def fetch(url: str, accept: tuple[str, ...], what: str, limits: FetchLimits | No
         raise InputError(f"{url}: not a URL that can be fetched ({exc}); give an http(s) URL") from None
 
 
-def _read_body(response, info: Message, url: str, limits: FetchLimits, started: float) -> bytes:
+def _read_body(response: BinaryIO, info: Message, url: str, limits: FetchLimits, started: float) -> bytes:
     declared = info.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limits.max_bytes:
         raise InputError(f"{url} is {int(declared) / 1e6:.1f} MB, over the {limits.max_bytes / 1e6:g} MB limit; "

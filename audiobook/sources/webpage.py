@@ -20,6 +20,7 @@ import urllib.parse
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -66,7 +67,7 @@ def read_web_page(url: str, boilerplate: BoilerplateConfig | None = None,
                   limits: FetchLimits | None = None) -> Document:
     """The article at `url`. What was read from a page is remembered by the page's bytes: reading it
     again unchanged (a 304) costs neither trafilatura's import (~0.4 s) nor its work."""
-    from .. import memo
+    from ..store import memo
 
     fetched = fetch(url, HTML_TYPES, "web page", limits)
     key = json.dumps([url, fetched.final_url, fetched.charset, hashlib.sha256(fetched.body).hexdigest(),
@@ -87,7 +88,7 @@ def _extraction_version() -> str:
     return f"{EXTRACTION_VERSION}/trafilatura {version('trafilatura')}"
 
 
-def document_from_json(data: dict) -> Document:
+def document_from_json(data: dict[str, Any]) -> Document:
     return Document(**{**data, "blocks": [Block(**b) for b in data["blocks"]],
                        "dropped": [DroppedLine(**d) for d in data["dropped"]],
                        "garbled": [GarbledSpan(**g) for g in data["garbled"]]})
@@ -111,7 +112,7 @@ def page_document(body: bytes, charset: str, source: str, base_url: str, boilerp
                                          with_metadata=True, include_comments=False, include_tables=True,
                                          include_images=False, include_links=False, include_formatting=False,
                                          deduplicate=False, config=_extraction_settings())
-    if result is None or getattr(result, "body", None) is None:
+    if result is None or isinstance(result, dict) or getattr(result, "body", None) is None:
         raise InputError(f"{source}: no article text found on this page; give the URL of one article (not a "
                          "home or list page)")
     blocks = html_blocks(extracted_to_html(result.body), source=source)
@@ -129,7 +130,7 @@ def page_document(body: bytes, charset: str, source: str, base_url: str, boilerp
 
 
 @functools.cache
-def _extraction_settings():
+def _extraction_settings() -> Any:
     """trafilatura's settings, but for Chinese: below MIN_EXTRACTED_SIZE characters it distrusts
     its own result and falls back to taking a whole container's text (byline, captions, pager and
     all). Its default (250) is tuned for Latin text; a short Chinese news item has fewer characters

@@ -25,9 +25,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
+from typing import Literal
 
-from ..memo import remembered
 from ..models import GarbledSpan
+from ..store.memo import remembered
 from . import words
 
 log = logging.getLogger(__name__)
@@ -430,7 +431,7 @@ def repair_line(line: str, lineno: int) -> tuple[str, list[GarbledSpan]]:
     Columns are 1-based in `line`. A repaired span's `original` is the misread text and `replacement`
     what replaces it; a dropped span's `original` is the whole clause removed from the line.
     The search takes up to a second a line (and loads jieba's dictionary), so its edits are
-    remembered per line text (audiobook/memo.py): a re-render does not search again.
+    remembered per line text (audiobook/store/memo.py): a re-render does not search again.
     """
     if "?" not in line and "\ufffd" not in line:
         return line, []
@@ -485,7 +486,7 @@ def _apply(line: str, lineno: int, edits: list[tuple[int, int, str]]) -> tuple[s
     pieces: list[str] = []
     done = 0
     for start, stop, replacement in edits:
-        action = "repaired" if replacement else "dropped"
+        action: Literal["repaired", "dropped"] = "repaired" if replacement else "dropped"
         spans.append(GarbledSpan(lineno, start + 1, line[start:stop], action, replacement))
         pieces += [line[done:start], replacement]
         done = stop

@@ -29,7 +29,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from ..memo import remembered
+from ..store.memo import remembered
 from .lexicon import DIGIT_NAMES, ENGINES, Lexicon, load_lexicon, speaks_english, spell_out
 
 if TYPE_CHECKING:
@@ -59,8 +59,8 @@ def _wetext_normalizer() -> WetextNormalizer:
 
 
 def wetext_normalize(text: str) -> str:
-    """wetext's spoken form of `text`, remembered (memo.py): loading wetext costs ~0.5 s a process."""
-    return remembered("wetext", _wetext_version(), text, lambda: _wetext_normalizer().normalize(text))
+    """wetext's spoken form of `text`, remembered (store/memo.py): loading wetext costs ~0.5 s a process."""
+    return str(remembered("wetext", _wetext_version(), text, lambda: _wetext_normalizer().normalize(text)))
 
 
 @functools.cache

@@ -18,6 +18,7 @@ either side read naturally on their own ("他曾指出：" | "“我们……不
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from .ingest import has_speakable
 
@@ -99,9 +100,9 @@ def split_quotations(text: str, pieces: list[tuple[str, bool]]) -> list[tuple[st
         for a, b in zip(bounds, bounds[1:], strict=False):
             quote = any(s <= a and b <= e for s, e in spans)
             parts.append([text[a:b], quote])
-        merged: list[list] = []
+        merged: list[list[Any]] = []
         for part in parts:
-            if merged and not has_speakable(part[0]):
+            if merged and not has_speakable(str(part[0])):
                 merged[-1][0] += part[0]
             elif merged and not has_speakable(merged[-1][0]):
                 merged[-1] = [merged[-1][0] + part[0], part[1]]

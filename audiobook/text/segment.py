@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 from functools import cache
+from typing import Any
 
 from . import words
 
@@ -80,7 +81,7 @@ def _merge_unspeakable(pieces: list[str]) -> list[str]:
 
 
 @cache
-def _t2s():
+def _t2s() -> Any:  # opencc's converter (opencc has no type hints)
     import opencc
 
     return opencc.OpenCC("t2s")

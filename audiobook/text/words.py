@@ -5,7 +5,7 @@ dict: 0.7-1.3 s on our machines, paid by every render that segments any text (re
 edited sentence included). Here the same dictionary lives in one sorted index file in the user
 cache (built once per jieba dictionary, from jieba's own data), is read in a few milliseconds
 and answered by binary search. A jieba Tokenizer given this index as its FREQ cuts exactly as
-jieba's default one does (tests/test_words.py checks it on real text): it only ever asks
+jieba's default one does (tests/unit/text/test_words.py checks it on real text): it only ever asks
 whether a fragment is in FREQ and for its frequency.
 """
 
@@ -24,8 +24,8 @@ from itertools import accumulate
 from typing import Any
 
 from ..errors import PublishError
-from ..fsutil import atomic_write_bytes
 from ..paths import cache_dir
+from ..store.files import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ _MAGIC = b"ABWORDS1\n"
 class _Keys:
     """The sorted words as a sequence for bisect, sliced out of one string."""
 
-    def __init__(self, text: str, offsets: array) -> None:
+    def __init__(self, text: str, offsets: array[int]) -> None:
         self.text, self.offsets = text, offsets
 
     def __len__(self) -> int:
@@ -49,7 +49,7 @@ class _Keys:
 class FrequencyIndex(Mapping[str, int]):
     """jieba's FREQ (word or word prefix → frequency, 0 for a bare prefix), read-only."""
 
-    def __init__(self, text: str, offsets: array, freqs: array, total: int) -> None:
+    def __init__(self, text: str, offsets: array[int], freqs: array[int], total: int) -> None:
         if len(offsets) != len(freqs) + 1 or offsets[-1] != len(text):
             raise ValueError("inconsistent word index")
         self._keys, self._freqs, self.total = _Keys(text, offsets), freqs, total

@@ -22,7 +22,6 @@ import random
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 import aiohttp
@@ -35,11 +34,11 @@ import numpy as np
 from edge_tts.data_classes import TTSConfig
 
 from audiobook.audio.ffmpeg import decode_pcm
-from audiobook.audio.sample import write_sample
 from audiobook.config import Config, EdgeConfig
 from audiobook.errors import AudioError, EngineError, SynthesisError
+from audiobook.models import Boundary, Synthesis, SynthRequest, Voice
 from audiobook.text.ingest import has_speakable
-from audiobook.tts.base import Boundary, OnDone, Synthesis, SynthRequest, Voice
+from audiobook.tts.base import OnDone
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +85,14 @@ def endpoints(config: EdgeConfig | None = None) -> Endpoints:
 
 @contextlib.contextmanager
 def _pointed_at(ep: Endpoints) -> Iterator[None]:
-    saved = edge_tts.communicate.WSS_URL, edge_tts.voices.VOICE_LIST
-    edge_tts.communicate.WSS_URL, edge_tts.voices.VOICE_LIST = ep.wss_url, ep.voices_url
+    # edge-tts reads these module globals at each request (they are not part of its API)
+    communicate, voices = vars(edge_tts.communicate), vars(edge_tts.voices)
+    saved = communicate["WSS_URL"], voices["VOICE_LIST"]
+    communicate["WSS_URL"], voices["VOICE_LIST"] = ep.wss_url, ep.voices_url
     try:
         yield
     finally:
-        edge_tts.communicate.WSS_URL, edge_tts.voices.VOICE_LIST = saved
+        communicate["WSS_URL"], voices["VOICE_LIST"] = saved
 
 
 def speech_units(text: str) -> int:
@@ -140,7 +141,7 @@ def _classify(exc: BaseException, timeout_s: float) -> _Retryable:
     if isinstance(exc, _Retryable):
         return exc
     if isinstance(exc, aiohttp.ClientResponseError):  # incl. WSServerHandshakeError
-        retry_after = (exc.headers or {}).get("Retry-After", "")
+        retry_after = exc.headers.get("Retry-After", "") if exc.headers else ""
         wait = float(retry_after) if retry_after.isdigit() else 0.0
         return _Retryable(f"HTTP {exc.status} from the service", exc.status in RETRY_STATUSES, wait)
     if isinstance(exc, TimeoutError):
@@ -168,7 +169,6 @@ def engine_version() -> str:
 class EdgeEngine:
     name = "edge"
     sample_rate = SAMPLE_RATE
-    word_boundaries = True
     version = f"edge-tts-{edge_tts.__version__}/audio-24khz-48kbitrate-mono-mp3"
 
     def __init__(self, config: EdgeConfig | None = None, *, backoff_s: float = 0.5,
@@ -314,15 +314,3 @@ def probe(config: EdgeConfig | None = None, timeout_s: float = 3.0) -> str | Non
         except Exception:  # noqa: BLE001 - not a network error we know; still just a reason
             return f"{type(exc).__name__}: {exc}"
     return None
-
-
-def preview(text: str, voice_name: str, out_path: Path, config: EdgeConfig | None = None,
-            rate: str = "+0%", pitch: str = "+0Hz", volume: str = "+0%") -> Path:
-    """Render `text` with an edge voice to out_path (.wav: 24 kHz PCM; anything else: MP3)."""
-    if not has_speakable(text):
-        raise EngineError(f"nothing speakable in {text!r}; give a sentence to preview")
-    engine = EdgeEngine(config)
-    results: list[Synthesis] = []
-    engine.synthesize([SynthRequest("preview", text, Voice("edge", voice_name, rate, pitch, volume))],
-                      lambda _request, synthesis: results.append(synthesis))
-    return write_sample(out_path, results[0].samples, SAMPLE_RATE)

@@ -27,6 +27,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from audiobook.text import words
 from audiobook.tts.litert_model import MAPPER_FILE, asset_dir
@@ -119,7 +120,7 @@ def _pinyin_table() -> dict[str, tuple[str, str]]:
 
 
 @functools.cache
-def _t2s():  # noqa: ANN202 - opencc has no type hints
+def _t2s() -> Any:  # opencc's converter (opencc has no type hints)
     import opencc
 
     return opencc.OpenCC("t2s")
@@ -143,7 +144,8 @@ def _hanzi_readings(word: str) -> list[str]:
     from pypinyin import Style, lazy_pinyin
 
     return PHRASE_OVERRIDES.get(word) or lazy_pinyin(
-        word, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda chars: ["?"] * len(chars)
+        word, style=Style.TONE3, neutral_tone_with_five=True,
+        errors=lambda chars: ["?"] * len(chars),  # type: ignore[arg-type,return-value]  # a list is allowed
     )
 
 

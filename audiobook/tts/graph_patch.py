@@ -46,8 +46,8 @@ class _Graph:
     def kind(self, op: Any) -> str:
         code = self.model.operatorCodes[op.opcodeIndex]
         if code.customCode:
-            return code.customCode.decode()
-        return self._names.get(max(code.builtinCode, code.deprecatedBuiltinCode), "?")
+            return str(code.customCode.decode())
+        return str(self._names.get(max(code.builtinCode, code.deprecatedBuiltinCode), "?"))
 
     def producers(self) -> dict[int, Any]:
         return {int(t): op for op in self.graph.operators for t in op.outputs}

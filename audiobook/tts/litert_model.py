@@ -26,7 +26,7 @@ import numpy as np
 
 from audiobook import paths
 from audiobook.errors import EngineError
-from audiobook.fsutil import atomic_write_bytes, atomic_write_text
+from audiobook.store.files import atomic_write_bytes, atomic_write_text, file_sha256
 from audiobook.tts import graph_patch
 
 log = logging.getLogger(__name__)
@@ -62,19 +62,15 @@ def asset_dir() -> Path:
                       "uv sync --reinstall-package audiobook), or use --engine edge")
 
 
-def file_sha256(path: Path) -> str:
+def remembered_sha256(path: Path) -> str:
     """sha256 of a model file, remembered by its identity on disk (path, inode, size, mtime): the
     ~110 MB of model files a render checks cost ~0.2 s to hash, every run. A file rewritten
     (re-patched, truncated by a crash, edited) gets a new identity and is hashed again."""
-    from audiobook.memo import remembered
+    from audiobook.store.memo import remembered
 
     stat = path.stat()
     identity = f"{path.resolve()}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
-    return str(remembered("file-sha256", "1", identity, lambda: _hash_file(path)))
-
-
-def _hash_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return str(remembered("file-sha256", "1", identity, lambda: file_sha256(path)))
 
 
 # --- the patched models, cached ------------------------------------------------------------
@@ -96,12 +92,12 @@ def _patched(
     """The cache is keyed by the source model's hash and PATCH_VERSION; a missing or corrupt file
     (its sha256 no longer matches the sidecar) is re-created."""
     source = asset_dir() / source_name
-    source_sha = file_sha256(source)
+    source_sha = remembered_sha256(source)
     folder = paths.cache_dir() / "models" / f"{source_sha[:12]}-p{PATCH_VERSION}"
     target = folder / patched_name
     sidecar = folder / (patched_name + ".sha256")
     if target.is_file() and sidecar.is_file():
-        if file_sha256(target) == sidecar.read_text().strip():
+        if remembered_sha256(target) == sidecar.read_text().strip():
             return target
         log.warning("patched model %s is corrupt; re-creating it", target)
     log.info("patching %s into %s", source.name, target)
@@ -187,7 +183,8 @@ class BakerModels:
             audio = it.get_tensor(it.get_output_details()[0]["index"])[0, :, 0]
         except (RuntimeError, ValueError) as exc:
             raise EngineError(f"the local voice's vocoder failed: {exc}") from exc
-        return audio.copy()
+        samples: np.ndarray = audio.copy()
+        return samples
 
 
 @contextlib.contextmanager

@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from audiobook.errors import EngineError, SynthesisError
+from audiobook.models import Boundary, Synthesis, SynthRequest, Voice
 from audiobook.tts import frontend, litert_model
-from audiobook.tts.base import Boundary, OnDone, Synthesis, SynthRequest, Voice
+from audiobook.tts.base import OnDone
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def engine_version() -> str:
     folder = litert_model.asset_dir()
     digest = hashlib.sha256()
     for name in (litert_model.ACOUSTIC_FILE, litert_model.VOCODER_FILE, litert_model.MAPPER_FILE):
-        digest.update(litert_model.file_sha256(folder / name).encode())
+        digest.update(litert_model.remembered_sha256(folder / name).encode())
     return (
         f"baker-fs2-mbmelgan/fe{frontend.FRONTEND_VERSION}/p{litert_model.PATCH_VERSION}/"
         f"{digest.hexdigest()[:12]}"
@@ -162,7 +163,6 @@ def open_local(config: object = None) -> LocalEngine:
 class LocalEngine:
     name = "local"
     sample_rate = SAMPLE_RATE
-    word_boundaries = True
 
     def __init__(self, workers: int | None = None, in_process_max: int = 4) -> None:
         """workers: pool size, one model copy each (default: one per core, at most 2).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -31,9 +31,15 @@ class EngineInfo:
     voices: tuple[str, ...]  # its voices ((): ask the service)
     factory: str  # "module:callable" taking the Config
     version_of: str  # "module:callable" giving the version without starting the engine
+    spoken_as: str = ""  # whose spoken forms (lexicon column, readings) its text gets: "" = its own name
+
+    @property
+    def text_engine(self) -> str:
+        """The engine name the text layer (text/normalize.py, the lexicon) prepares sentences for."""
+        return self.spoken_as or self.name
 
     def open(self, config: Config) -> Engine:
-        return _resolve(self.factory)(config)  # type: ignore[no-any-return]
+        return cast("Engine", _resolve(self.factory)(config))
 
     def version(self) -> str:
         return str(_resolve(self.version_of)())
@@ -54,7 +60,17 @@ ENGINES: dict[str, EngineInfo] = {
     "edge": EngineInfo("edge", "Microsoft's online neural voices (edge-tts): needs the service", False, True,
                        "edge_voice", "quote_voice", (), ".edge:open_edge", ".edge:engine_version"),
 }
-ENGINE_NAMES = tuple(ENGINES)
+ENGINE_NAMES = tuple(ENGINES)  # the built-in ones: what audiobook.toml may name
+
+
+def register(info: EngineInfo) -> None:
+    """Add an engine to the table (the same way the three above are found: by name); its factory
+    and version are "module:callable" strings, imported when used."""
+    ENGINES[info.name] = info
+
+
+def unregister(name: str) -> None:
+    ENGINES.pop(name, None)
 
 
 def engine(name: str) -> EngineInfo:

@@ -7,21 +7,22 @@ import asyncio
 import aiohttp
 import edge_tts
 import edge_tts.exceptions
+from edge_tts.typing import Voice as EdgeVoice
 
 from audiobook.config import EdgeConfig
 from audiobook.errors import EngineError
 from audiobook.tts.edge import _pointed_at, endpoints
 
 
-def list_voices(locale_prefix: str = "zh", config: EdgeConfig | None = None) -> list[dict]:
+def list_voices(locale_prefix: str = "zh", config: EdgeConfig | None = None) -> list[EdgeVoice]:
     """Edge voices whose Locale starts with `locale_prefix` ("" for all; "zh" → zh-CN, zh-TW,
-    zh-HK, zh-CN-liaoning…), sorted by ShortName. Each dict is the service's own JSON: Name,
+    zh-HK, zh-CN-liaoning…), sorted by ShortName. Each is the service's own JSON (edge-tts's Voice): Name,
     ShortName, Gender, Locale, SuggestedCodec, FriendlyName, Status,
     VoiceTag{ContentCategories, VoicePersonalities}."""
     config = config or EdgeConfig()
     ep = endpoints(config)
 
-    async def fetch() -> list[dict]:
+    async def fetch() -> list[EdgeVoice]:
         # edge-tts gives this request no timeout of its own (aiohttp's default is 300 s).
         return list(await asyncio.wait_for(edge_tts.list_voices(proxy=ep.proxy), config.timeout_s))
 

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...errors import EngineError, SynthesisError
-from ..base import OnDone, Synthesis, SynthRequest, Voice
+from ...models import Synthesis, SynthRequest, Voice
+from ..base import OnDone
 from . import model
 from .g2p import G2P_VERSION, phonemes
 
@@ -64,7 +65,6 @@ def open_kokoro(config: object = None) -> KokoroEngine:
 class KokoroEngine:
     name = "kokoro"
     sample_rate = SAMPLE_RATE
-    word_boundaries = False
 
     def __init__(self, threads: int | None = None) -> None:
         self.version = engine_version()

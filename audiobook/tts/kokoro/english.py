@@ -34,7 +34,7 @@ def _lexicons() -> tuple[dict[str, object], dict[str, object]]:
                           "project: uv sync --reinstall-package audiobook)")
     folder = Path(spec.origin).parent / "misaki"
     try:
-        return tuple(json.loads((folder / name).read_text(encoding="utf-8"))  # type: ignore[return-value]
+        return tuple(json.loads((folder / name).read_text(encoding="utf-8"))
                      for name in ("us_gold.json", "us_silver.json"))
     except (OSError, ValueError) as exc:
         raise EngineError(f"can't read the English lexicons in {folder} ({exc}); reinstall audiobook") from exc

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Any
 
 from ...text import words
 from ...text.lexicon import DIGIT_NAMES
@@ -34,7 +35,7 @@ _RUNS = re.compile(r"(?P<hanzi>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)"
 
 
 @functools.cache
-def _t2s():  # noqa: ANN202 - opencc has no type hints
+def _t2s() -> Any:  # opencc's converter (opencc has no type hints)
     import opencc
 
     return opencc.OpenCC("t2s")

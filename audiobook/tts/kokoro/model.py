@@ -51,7 +51,8 @@ def model_bytes() -> bytes:
 
 @functools.cache
 def vocab() -> dict[str, int]:
-    return json.loads((Path(__file__).parent / "vocab.json").read_text(encoding="utf-8"))
+    table: dict[str, int] = json.loads((Path(__file__).parent / "vocab.json").read_text(encoding="utf-8"))
+    return table
 
 
 def voice_path(name: str) -> Path:
