@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from ..render.pipeline import RenderResult
 
 # User text (titles, paths, error messages) is printed literally: no markup, emoji codes or highlighting.
-console = Console(markup=False, emoji=False, highlight=False)
-err_console = Console(stderr=True, markup=False, emoji=False, highlight=False)
+console = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)  # a path is never cut
+err_console = Console(stderr=True, markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 
 def error_line(message: str) -> Text:
