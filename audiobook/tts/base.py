@@ -11,12 +11,35 @@ SynthesisError after every other request has finished.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import concurrent.futures as cf
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from ..models import Synthesis, SynthRequest
 
 OnDone = Callable[[SynthRequest, Synthesis], None]
+Failures = list[tuple[SynthRequest, BaseException]]
+
+
+def collect(futures: Mapping[cf.Future[Synthesis], SynthRequest], on_done: OnDone,
+            failing: tuple[type[BaseException], ...]) -> Failures:
+    """Report each request as its future finishes; gather the `failing` errors (the others still
+    finish); on anything else (Ctrl-C), cancel what hasn't started and re-raise."""
+    failures: Failures = []
+    try:
+        for future in cf.as_completed(futures):
+            request = futures[future]
+            try:
+                result = future.result()
+            except failing as exc:
+                failures.append((request, exc))
+                continue
+            on_done(request, result)
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    return failures
 
 
 class Engine(Protocol):

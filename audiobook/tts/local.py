@@ -32,7 +32,7 @@ import numpy as np
 from audiobook.errors import EngineError, SynthesisError
 from audiobook.models import Boundary, Synthesis, SynthRequest, Voice
 from audiobook.tts import frontend, litert_model
-from audiobook.tts.base import OnDone
+from audiobook.tts.base import OnDone, collect
 
 log = logging.getLogger(__name__)
 
@@ -200,19 +200,7 @@ class LocalEngine:
         # to start are short, so both workers finish it together.
         planned.sort(key=lambda item: (item[0].group, -_cost(item[2])))
         futures = {pool.submit(_work, utterances, rate): request for request, rate, utterances in planned}
-        try:
-            for future in cf.as_completed(futures):
-                request = futures[future]
-                try:
-                    result = future.result()
-                except (EngineError, BrokenProcessPool) as exc:
-                    failures.append((request, exc))
-                    continue
-                on_done(request, result)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+        failures += collect(futures, on_done, (EngineError, BrokenProcessPool))
         if any(isinstance(exc, BrokenProcessPool) for _, exc in failures):
             self._shutdown_pool()
         return failures

@@ -7,7 +7,6 @@ feed keeps its episode and the run says so; a retired episode is not brought bac
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import feedparser
@@ -17,20 +16,14 @@ from audiobook.config import Config, FollowConfig, load_profile
 from audiobook.render.follow import FollowReport, follow_feeds
 from audiobook.store.episodes import retire_episode
 from audiobook.store.workspace import open_workspace
+from tests.support.articles import use_own_cache
 from tests.support.web import Post, WebServer, atom_feed, expected_blocks, rss_feed, short_body
 
 
 @pytest.fixture(autouse=True)
 def own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """A segment cache of the test's own, so counts don't depend on what other tests cached; the
-    session's patched voice model is shared through a symlink."""
-    shared = Path(os.environ["AUDIOBOOK_CACHE_DIR"]) / "models"
-    shared.mkdir(parents=True, exist_ok=True)
-    own = tmp_path / "cache"
-    own.mkdir()
-    (own / "models").symlink_to(shared, target_is_directory=True)
-    monkeypatch.setenv("AUDIOBOOK_CACHE_DIR", str(own))
-    return own
+    """A segment cache of the test's own (counts don't depend on what other tests cached)."""
+    return use_own_cache(monkeypatch, tmp_path)
 
 
 def posts() -> list[Post]:

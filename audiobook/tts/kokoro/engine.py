@@ -20,7 +20,7 @@ import numpy as np
 
 from ...errors import EngineError, SynthesisError
 from ...models import Synthesis, SynthRequest, Voice
-from ..base import OnDone
+from ..base import OnDone, collect
 from . import model
 from .g2p import G2P_VERSION, phonemes
 
@@ -81,23 +81,10 @@ class KokoroEngine:
         kokoro = self._loaded()
         # Chapter by chapter (the synthesis stage's group), longest first inside one.
         order = sorted(range(len(requests)), key=lambda i: (requests[i].group, -len(requests[i].text)))
-        failures: list[tuple[SynthRequest, BaseException]] = []
         with cf.ThreadPoolExecutor(self.threads, thread_name_prefix="kokoro") as pool:
             futures = {pool.submit(render, kokoro, requests[i].text, requests[i].voice.name, speeds[i]): requests[i]
                        for i in order}
-            try:
-                for future in cf.as_completed(futures):
-                    request = futures[future]
-                    try:
-                        result = future.result()
-                    except EngineError as exc:
-                        failures.append((request, exc))
-                        continue
-                    on_done(request, result)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+            failures = collect(futures, on_done, (EngineError,))
         if failures:
             lines = "; ".join(f"{r.text[:30]!r}: {exc}" for r, exc in failures[:5])
             raise SynthesisError(f"the Kokoro voice failed on {len(failures)} of {len(requests)} sentences ({lines}). "
