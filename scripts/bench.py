@@ -15,6 +15,8 @@ local  Cold render (`audiobook render --engine local` as a subprocess, fresh out
        process) and the render process's ru_maxrss. Then a warm re-render: 0 segments synthesized,
        target < 10 % of the cold wall time.
 kokoro The same cold and warm renders with `--engine kokoro` (target: wall/audio <= 0.25).
+kokoro-shipped  The same with the Kokoro model's graph as shipped (AUDIOBOOK_KOKORO_GRAPH=shipped,
+       see audiobook/tts/kokoro/graph.py); run with `kokoro` to get the rewrite's ratio in one run.
 edit   Per scale in --scales (default 1,4): cold render of the sample's body repeated that many
        times (every copy's sentences and chapter headings made distinct with "（第N遍）"), then the
        first paragraph of chapter 3 changed by one word and re-rendered. Target: the re-render takes
@@ -58,7 +60,7 @@ from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1]
 SAMPLE = PROJECT.parent / "shared/corpus/deepseek-essay.txt"
-MODES = ("local", "kokoro", "edit", "edge")
+MODES = ("local", "kokoro", "kokoro-shipped", "edit", "edge")
 
 TARGET_WALL_PER_AUDIO = 0.04
 TARGET_KOKORO_WALL_PER_AUDIO = 0.25
@@ -169,12 +171,13 @@ class RenderRun:
                 "max_rss_mb": round(self.max_rss / MB)}
 
 
-def run_render(article: Path, workdir: Path, engine: str = "local") -> RenderRun:
+def run_render(article: Path, workdir: Path, engine: str = "local", extra_env: dict[str, str] | None = None) \
+        -> RenderRun:
     """`audiobook render --engine ENGINE` in a subprocess, output and cache under `workdir` (run
     twice with the same workdir for a warm render). cwd is workdir, so no audiobook.toml applies."""
     out, cache = workdir / "output", workdir / "cache"
     cmd = [sys.executable, "-m", "audiobook", "render", str(article.resolve()), "--engine", engine, "-o", str(out)]
-    env = {**os.environ, "AUDIOBOOK_CACHE_DIR": str(cache)}
+    env = {**os.environ, "AUDIOBOOK_CACHE_DIR": str(cache), **(extra_env or {})}
     # As on a normal install, where Python caches bytecode after the first run: with
     # PYTHONDONTWRITEBYTECODE=1 (set in some containers) every render recompiles ~350 modules, ~1.5 s.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -197,12 +200,14 @@ def run_render(article: Path, workdir: Path, engine: str = "local") -> RenderRun
     return RenderRun(round(wall, 2), sampler.peak_rss, round(sampler.cpu_s(), 1), usage.ru_maxrss * 1024, report)
 
 
-def bench_local(article: Path, engine: str = "local", target: float = TARGET_WALL_PER_AUDIO) -> dict[str, Any]:
+def bench_local(article: Path, engine: str = "local", target: float = TARGET_WALL_PER_AUDIO,
+                extra_env: dict[str, str] | None = None, label: str = "") -> dict[str, Any]:
+    label = label or engine
     with tempfile.TemporaryDirectory(prefix="audiobook-bench-") as tmp:
-        log(f"{engine}: cold render of {article} …")
-        cold = run_render(article, Path(tmp), engine)
-        log(f"{engine}: cold {cold.wall_s:.1f} s; warm re-render …")
-        warm = run_render(article, Path(tmp), engine)
+        log(f"{label}: cold render of {article} …")
+        cold = run_render(article, Path(tmp), engine, extra_env)
+        log(f"{label}: cold {cold.wall_s:.1f} s; warm re-render …")
+        warm = run_render(article, Path(tmp), engine, extra_env)
     audio_s = cold.audio_s
     return {
         "engine": engine,
@@ -488,7 +493,7 @@ def print_tables(results: dict[str, dict[str, Any]]) -> None:
             t.add_row(*row)
         console.print(t)
 
-    for name in ("local", "kokoro"):
+    for name in ("local", "kokoro", "kokoro-shipped"):
         if name not in results:
             continue
         r = results[name]
@@ -511,6 +516,14 @@ def print_tables(results: dict[str, dict[str, Any]]) -> None:
                   ["warm: segments synthesized", str(w["synthesized"]), "0", _verdict(w["synthesized"] == 0)],
                   ["warm / cold", f"{r['warm_fraction']:.1%}", f"< {TARGET_WARM_FRACTION:.0%}",
                    _verdict(r["warm_fraction"] < TARGET_WARM_FRACTION)],
+              ])
+    if "kokoro" in results and "kokoro-shipped" in results:
+        new, old = results["kokoro"]["cold"], results["kokoro-shipped"]["cold"]
+        table("kokoro: the rewritten graph against the graph as shipped, cold renders of this run",
+              ["measure", "rewritten / shipped"], [
+                  ["wall time", f"{new['wall_s'] / old['wall_s']:.3f}"],
+                  ["CPU time, process tree", f"{new['cpu_s'] / old['cpu_s']:.3f}"],
+                  ["peak RSS, process tree", f"{new['peak_tree_rss_mb'] / old['peak_tree_rss_mb']:.3f}"],
               ])
     if "edit" in results:
         r = results["edit"]
@@ -589,6 +602,8 @@ def main(argv: list[str] | None = None) -> int:
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "local": lambda: bench_local(article),
         "kokoro": lambda: bench_local(article, "kokoro", TARGET_KOKORO_WALL_PER_AUDIO),
+        "kokoro-shipped": lambda: bench_local(article, "kokoro", TARGET_KOKORO_WALL_PER_AUDIO,
+                                              {"AUDIOBOOK_KOKORO_GRAPH": "shipped"}, "kokoro-shipped"),
         "edit": lambda: bench_edit(article, args.scales, args.music),
         "edge": lambda: bench_edge(article, args.edge_scales, args.latency, args.speech),
     }

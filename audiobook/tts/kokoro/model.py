@@ -116,16 +116,22 @@ def chunks(ids: list[int], limit: int = MAX_PHONEMES - 2) -> list[list[int]]:
 class KokoroModel:
     """One ONNX Runtime session; `run` may be called from several threads at once."""
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int = 1, fast_convolutions: bool | None = None) -> None:
+        """`fast_convolutions`: run graph.py's rewrite (default: graph.rewrite_wanted())."""
         import onnxruntime as ort
+
+        from . import graph
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        source = model_bytes()
+        if graph.rewrite_wanted() if fast_convolutions is None else fast_convolutions:
+            source = graph.convolutions_as_matmuls(source)
         try:
-            self.session = ort.InferenceSession(model_bytes(), sess_options=options,
+            self.session = ort.InferenceSession(source, sess_options=options,
                                                 providers=["CPUExecutionProvider"])
         except (RuntimeError, ValueError) as exc:  # onnxruntime's errors derive from these
             raise EngineError(f"ONNX Runtime could not load the Kokoro model ({exc}); reinstall audiobook") from exc
