@@ -6,12 +6,13 @@ here as the im2col it stands for (Pad with the input's zero point, Transpose, on
 Concat) followed by a MatMulInteger whose weights are shifted to int8 (w - 128 with zero point
 zp - 128: the same differences, so the same products). MLAS runs uint8 × int8 with VNNI
 (vpdpbusd), which accumulates exactly in int32: the graph's output is bit-identical to the model
-as shipped (tests/unit/tts/test_kokoro.py checks it), so cached segments stay valid and the
+as shipped (tests/unit/tts/test_kokoro_graph.py checks it), so cached segments stay valid and the
 engine version does not change.
 
 Without VNNI, MLAS's uint8 × int8 kernel sums pairs of products in int16 (vpmaddubsw), which can
 saturate; there the model runs as shipped. AUDIOBOOK_KOKORO_GRAPH=shipped runs it as shipped
-anywhere (to compare, or to rule the rewrite out); =rewritten forces the rewrite.
+anywhere (to compare, or to rule the rewrite out); =rewritten forces the rewrite (on a CPU
+without VNNI its audio may then differ slightly from the cached segments made as shipped).
 """
 
 from __future__ import annotations
